@@ -1,0 +1,12 @@
+"""skae: scikit-learn-compatible autoencoder transformers built on PyTorch and skorch."""
+
+from ._autoencoder import AutoencoderTransformer
+from ._base import BaseAutoencoder
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "AutoencoderTransformer",
+    "BaseAutoencoder",
+    "__version__",
+]

@@ -1,0 +1,155 @@
+"""Dense autoencoder as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+from ._base import BaseAutoencoder
+from ._nn import DenseAutoencoderModule
+
+
+class AutoencoderTransformer(BaseAutoencoder):
+    """Dense autoencoder whose code is the transformed representation.
+
+    The encoder maps ``n_features -> hidden_layer_sizes -> latent_dim`` (a linear code
+    layer); the decoder mirrors it back to ``n_features``. Training runs through a
+    skorch net held in ``net_`` (callbacks, history, early stopping, progress bar,
+    device), fed whole-tensor batches rather than per-sample collation.
+
+    Parameters
+    ----------
+    latent_dim : int, default=10
+        Size of the code returned by :meth:`transform`.
+    hidden_layer_sizes : int or tuple of int, default=(128,)
+        Hidden sizes of the encoder; the decoder uses them in reverse. ``()`` gives a
+        single linear map each way (with ``activation='linear'``, a PCA-like model).
+    activation : {'linear', 'sigmoid', 'relu', 'elu', 'tanh', 'leaky_relu'}, \
+            default='relu'
+        Activation of the hidden layers.
+    output_activation : {'linear', 'sigmoid'}, default='linear'
+        Activation of the decoder's last layer. Use ``'sigmoid'`` for data in [0, 1]
+        such as images scaled by 1/255.
+    loss : {'mse', 'bce'}, default='mse'
+        Reconstruction loss: mean squared error, or binary cross-entropy (needs
+        ``output_activation='sigmoid'`` and inputs in [0, 1]).
+    optimizer : str or torch.optim.Optimizer subclass, default='adam'
+        One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
+        (:class:`skae.optim.RProp`), 'torch_rprop' (:class:`torch.optim.Rprop`), or an
+        optimizer class.
+    optimizer_kwargs : dict, default=None
+        Keyword arguments for the optimizer besides ``lr``, e.g. ``{'momentum': 0.9}``.
+        Each entry is also a parameter named ``optimizer__<key>``, as in skorch:
+        ``set_params(optimizer__momentum=0.9)`` and parameter grids such as
+        ``{'optimizer__momentum': [0.5, 0.9]}`` work.
+    lr : float, default=1e-3
+        Learning rate (the initial step size for RProp).
+    batch_size : int, -1 or 'full', default=256
+        Samples per gradient step; ``-1`` or ``'full'`` uses the whole training set.
+    max_epochs : int, default=50
+        Number of passes over the training data.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when the validation loss
+        has not improved by ``tol`` for ``patience`` epochs; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+    patience : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimum absolute improvement of the validation loss.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (e.g. ``LRScheduler``, ``Checkpoint``).
+    verbose : int, default=0
+        0 is silent, 1 prints skorch's per-epoch table, 2 adds a progress bar.
+    device : str, default='cpu'
+        'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split; an int makes
+        results reproducible on the CPU.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    module_ : torch.nn.Module
+        The trained autoencoder module (``encoder_``/``decoder_`` for its parts).
+    history_ : pandas.DataFrame
+        Per-epoch training record (``train_loss``, ``valid_loss`` with early
+        stopping, ``dur``...), indexed by epoch.
+    n_epochs_ : int
+        Epochs actually run.
+    device_ : torch.device
+        Device the module lives on.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear baseline.
+    skae.VAETransformer : Variational autoencoder.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skae import AutoencoderTransformer
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> ae = AutoencoderTransformer(latent_dim=8, max_epochs=5, random_state=0)
+    >>> ae.fit_transform(X).shape
+    (1797, 8)
+    >>> pipe = make_pipeline(ae, LogisticRegression(max_iter=500)).fit(X, y)
+    >>> round(pipe.score(X, y), 1) > 0.5
+    True
+    """
+
+    _parameter_constraints: dict = {**BaseAutoencoder._parameter_constraints}
+
+    def __init__(
+        self,
+        latent_dim=10,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        output_activation="linear",
+        loss="mse",
+        optimizer="adam",
+        optimizer_kwargs=None,
+        lr=1e-3,
+        batch_size=256,
+        max_epochs=50,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        tol=1e-4,
+        callbacks=None,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.optimizer_kwargs = optimizer_kwargs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.device = device
+        self.random_state = random_state
+
+    def _build_module(self, n_features):
+        return DenseAutoencoderModule(
+            n_features,
+            self._hidden_sizes(),
+            self.latent_dim,
+            activation=self.activation,
+            output_activation=self.output_activation,
+        )

@@ -1,0 +1,23 @@
+"""scikit-learn's API checks for every skae estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skae import AutoencoderTransformer
+
+# Cheap settings: the checks fit dozens of times on tiny data.
+ESTIMATORS = [
+    AutoencoderTransformer(
+        latent_dim=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0
+    ),
+]
+
+EXPECTED_FAILED_CHECKS: dict = {}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
