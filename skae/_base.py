@@ -182,9 +182,7 @@ class BaseAutoencoder(
         y = self._validate_targets(X, y)
         self._check_data(X)
         device = resolve_device(self.device)
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -251,8 +249,7 @@ class BaseAutoencoder(
             callbacks.append(ProgressBar())
         batch_size = -1 if self.batch_size == "full" else self.batch_size
         optimizer_kwargs = {
-            f"{OPTIMIZER_PREFIX}{k}": v
-            for k, v in (self.optimizer_kwargs or {}).items()
+            f"{OPTIMIZER_PREFIX}{k}": v for k, v in (self.optimizer_kwargs or {}).items()
         }
         return self._net_class(
             module=self._build_module(n_features),
@@ -350,9 +347,7 @@ class BaseAutoencoder(
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         module = self.module_
-        return self._apply(lambda x: module.decode(module.encode(x)), X).astype(
-            X.dtype, copy=False
-        )
+        return self._apply(lambda x: module.decode(module.encode(x)), X).astype(X.dtype, copy=False)
 
     def reconstruction_error(self, X):
         """Per-sample reconstruction error: mean squared error over the features.
@@ -397,9 +392,7 @@ class BaseAutoencoder(
             for start in range(0, max(len(X), 1), INFERENCE_BATCH_SIZE):
                 # np.require copies read-only input (e.g. a memmap): torch cannot
                 # wrap it without a warning.
-                chunk = np.require(
-                    X[start : start + INFERENCE_BATCH_SIZE], np.float32, ["C", "W"]
-                )
+                chunk = np.require(X[start : start + INFERENCE_BATCH_SIZE], np.float32, ["C", "W"])
                 batch = torch.from_numpy(chunk).to(self.device_)
                 outputs.append(fn(batch).cpu())
         return torch.cat(outputs).numpy()
@@ -410,11 +403,7 @@ class BaseAutoencoder(
         # skorch maps a net pickled on a CUDA machine to the CPU when CUDA is missing;
         # keep our record of the device in line so inference does not ask for CUDA.
         device = getattr(self, "device_", None)
-        if (
-            device is not None
-            and device.type == "cuda"
-            and not torch.cuda.is_available()
-        ):
+        if device is not None and device.type == "cuda" and not torch.cuda.is_available():
             self.device_ = torch.device("cpu")
             self.net_.device = "cpu"
 

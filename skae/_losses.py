@@ -34,9 +34,7 @@ class ReconstructionLoss(nn.Module):
 
     def forward(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.loss == "bce":
-            per_element = F.binary_cross_entropy_with_logits(
-                raw, target, reduction="none"
-            )
+            per_element = F.binary_cross_entropy_with_logits(raw, target, reduction="none")
         else:
             output = torch.sigmoid(raw) if self.output_activation == "sigmoid" else raw
             per_element = (output - target) ** 2

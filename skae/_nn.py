@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -25,16 +26,14 @@ def make_activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-def make_mlp(
-    sizes: Sequence[int], activation: str, *, last_activation: bool
-) -> nn.Sequential:
+def make_mlp(sizes: Sequence[int], activation: str, *, last_activation: bool) -> nn.Sequential:
     """Dense stack ``sizes[0] -> ... -> sizes[-1]``.
 
     The hidden activation follows every layer but the last, and the last one too when
     ``last_activation`` is true (used by the decoder's hidden part and by heads).
     """
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2 or last_activation:
             layers.append(make_activation(activation))

@@ -54,9 +54,7 @@ class TensorBatchIterator:
 
     def __init__(self, dataset, batch_size, shuffle=False, drop_last=False):
         if not isinstance(dataset, TensorDataset):
-            raise TypeError(
-                f"TensorBatchIterator needs a TensorDataset, got {type(dataset)}."
-            )
+            raise TypeError(f"TensorBatchIterator needs a TensorDataset, got {type(dataset)}.")
         self.dataset = dataset
         self.batch_size = max(1, int(batch_size))
         self.shuffle = shuffle
@@ -64,9 +62,7 @@ class TensorBatchIterator:
 
     def __len__(self) -> int:
         n = len(self.dataset)
-        return (
-            n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-        )
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
         X, y = self.dataset.X, self.dataset.y
@@ -116,7 +112,5 @@ class AutoencoderNet(NeuralNet):
                     PassthroughScoring(name=f"train_{name}", on_train=True),
                 )
             )
-            callbacks.append(
-                (f"valid_{name}", PassthroughScoring(name=f"valid_{name}"))
-            )
+            callbacks.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
         return callbacks
