@@ -6,9 +6,7 @@ from skae import AutoencoderTransformer
 
 # Cheap settings: the checks fit dozens of times on tiny data.
 ESTIMATORS = [
-    AutoencoderTransformer(
-        latent_dim=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0
-    ),
+    AutoencoderTransformer(latent_dim=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0),
 ]
 
 EXPECTED_FAILED_CHECKS: dict = {}

@@ -1,0 +1,382 @@
+"""What users do with AutoencoderTransformer, and how it fails on bad input."""
+
+import io
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Callback
+
+from skae import AutoencoderTransformer
+
+from .conftest import requires_cuda
+
+FAST = dict(hidden_layer_sizes=(32,), max_epochs=5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, _ = digits
+    return AutoencoderTransformer(latent_dim=8, **FAST).fit(X)
+
+
+# --------------------------------------------------------------------- learning
+def test_fit_lowers_training_loss(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(latent_dim=8, hidden_layer_sizes=(32,), max_epochs=15, random_state=0)
+    ae.fit(X)
+    losses = ae.history_["train_loss"].to_numpy()
+    assert isinstance(ae.history_, pd.DataFrame)
+    assert ae.n_epochs_ == len(losses) == 15
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_transform_shapes_and_attributes(fitted, digits):
+    X, _ = digits
+    Z = fitted.transform(X)
+    assert Z.shape == (len(X), 8)
+    assert fitted.n_features_in_ == 64
+    assert fitted.inverse_transform(Z).shape == X.shape
+    assert fitted.reconstruction_error(X).shape == (len(X),)
+    assert isinstance(fitted.encoder_, torch.nn.Module)
+    assert isinstance(fitted.decoder_, torch.nn.Module)
+    np.testing.assert_allclose(
+        fitted.reconstruct(X), fitted.inverse_transform(fitted.transform(X)), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_reconstruction_error_is_per_sample_mse(fitted, digits):
+    X, _ = digits
+    expected = ((X - fitted.reconstruct(X)) ** 2).mean(axis=1)
+    np.testing.assert_allclose(fitted.reconstruction_error(X), expected)
+    assert fitted.score(X) == pytest.approx(-expected.mean())
+
+
+def test_pipeline_into_logistic_regression(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    pipe = make_pipeline(
+        AutoencoderTransformer(latent_dim=16, hidden_layer_sizes=(64,), max_epochs=30, random_state=0),
+        LogisticRegression(max_iter=1000),
+    )
+    pipe.fit(X_train, y_train)
+    # Chance is 0.1; a 16-d code of digits separates the classes well.
+    assert pipe.score(X_test, y_test) > 0.8
+
+
+def test_grid_search_over_latent_dim_in_parallel(digits):
+    X, y = digits
+    X, y = X[:600], y[:600]
+    pipe = make_pipeline(AutoencoderTransformer(**FAST), LogisticRegression(max_iter=300))
+    grid = GridSearchCV(
+        pipe, {"autoencodertransformer__latent_dim": [2, 8]}, cv=2, n_jobs=2, error_score="raise"
+    )
+    grid.fit(X, y)
+    scores = grid.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    # More code units carry more class information.
+    assert grid.best_params_ == {"autoencodertransformer__latent_dim": 8}
+
+
+def test_grid_search_without_classifier_uses_score(digits):
+    X, _ = digits
+    grid = GridSearchCV(AutoencoderTransformer(**FAST), {"latent_dim": [1, 16]}, cv=2)
+    grid.fit(X[:500])
+    assert grid.best_params_ == {"latent_dim": 16}
+
+
+def test_optimizer_kwargs_routed_like_skorch(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(optimizer="sgd", lr=0.05, **FAST)
+    ae.set_params(optimizer__momentum=0.9, optimizer__nesterov=True)
+    assert ae.optimizer_kwargs == {"momentum": 0.9, "nesterov": True}
+    assert ae.get_params()["optimizer__momentum"] == 0.9
+    ae.fit(X[:200])
+    group = ae.net_.optimizer_.param_groups[0]
+    assert group["momentum"] == 0.9 and group["nesterov"] is True
+    # The clone carries them too (GridSearchCV clones before set_params).
+    assert clone(ae).optimizer_kwargs == {"momentum": 0.9, "nesterov": True}
+
+
+def test_grid_search_over_optimizer_kwargs(digits):
+    X, _ = digits
+    grid = GridSearchCV(
+        AutoencoderTransformer(optimizer="sgd", lr=0.05, **FAST),
+        {"optimizer__momentum": [0.0, 0.9]},
+        cv=2,
+    )
+    grid.fit(X[:300])
+    assert set(grid.cv_results_["param_optimizer__momentum"]) == {0.0, 0.9}
+
+
+def test_full_batch_is_one_step_per_epoch(digits):
+    X, _ = digits
+    for batch_size in (-1, "full"):
+        ae = AutoencoderTransformer(batch_size=batch_size, **FAST).fit(X[:300])
+        assert (ae.history_["train_batch_count"] == 1).all()
+
+
+def test_early_stopping_stops_and_keeps_best(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(
+        latent_dim=4,
+        hidden_layer_sizes=(16,),
+        lr=0.05,  # large steps: the validation loss soon stops improving
+        max_epochs=200,
+        early_stopping=True,
+        patience=3,
+        tol=1e-3,
+        random_state=0,
+    ).fit(X)
+    assert ae.n_epochs_ < 200
+    assert "valid_loss" in ae.history_
+    # The weights of the best validation epoch are restored, not the last ones.
+    stopper = dict(ae.net_.callbacks_)["EarlyStopping"]
+    assert stopper.load_best
+    assert stopper.best_epoch_ == ae.n_epochs_ - 3
+
+
+def test_extra_skorch_callbacks_run(digits):
+    X, _ = digits
+    epochs = []
+
+    class Count(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            epochs.append(len(net.history))
+
+    AutoencoderTransformer(callbacks=[Count()], **FAST).fit(X[:100])
+    assert epochs == [1, 2, 3, 4, 5]
+
+
+def test_verbose_prints_epoch_table(digits, capsys):
+    X, _ = digits
+    AutoencoderTransformer(verbose=1, **FAST).fit(X[:100])
+    assert "train_loss" in capsys.readouterr().out
+    AutoencoderTransformer(verbose=0, **FAST).fit(X[:100])
+    assert capsys.readouterr().out == ""
+
+
+def test_bce_with_sigmoid_output(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(output_activation="sigmoid", loss="bce", **FAST).fit(X)
+    X_hat = ae.reconstruct(X)
+    assert X_hat.min() >= 0 and X_hat.max() <= 1
+
+
+def test_linear_autoencoder_approaches_pca(digits):
+    from sklearn.decomposition import PCA
+
+    X, _ = digits
+    pca = PCA(n_components=4).fit(X)
+    pca_error = np.mean((X - pca.inverse_transform(pca.transform(X))) ** 2)
+    ae = AutoencoderTransformer(
+        latent_dim=4, hidden_layer_sizes=(), activation="linear", lr=0.01, max_epochs=150, random_state=0
+    ).fit(X)
+    # The optimum of a linear autoencoder is the PCA subspace.
+    assert -ae.score(X) < 1.05 * pca_error
+
+
+# --------------------------------------------------------------------- containers
+def test_pandas_in_pandas_out(digits):
+    X, _ = digits
+    frame = pd.DataFrame(X[:200], columns=[f"px{i}" for i in range(64)])
+    ae = AutoencoderTransformer(latent_dim=3, **FAST).set_output(transform="pandas")
+    Z = ae.fit_transform(frame)
+    assert isinstance(Z, pd.DataFrame)
+    assert list(Z.columns) == ["autoencodertransformer0", "autoencodertransformer1", "autoencodertransformer2"]
+    assert list(ae.feature_names_in_) == list(frame.columns)
+    assert Z.index.equals(frame.index)
+
+
+def test_float32_stays_float32(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(**FAST).fit(X[:100].astype(np.float32))
+    assert ae.transform(X[:10].astype(np.float32)).dtype == np.float32
+    assert ae.transform(X[:10]).dtype == np.float64
+
+
+# --------------------------------------------------------------------- reproducibility
+def test_same_random_state_same_codes(digits):
+    X, _ = digits
+    a = AutoencoderTransformer(**FAST).fit(X).transform(X)
+    b = AutoencoderTransformer(**FAST).fit(X).transform(X)
+    c = AutoencoderTransformer(**{**FAST, "random_state": 1}).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_fit_leaves_global_torch_rng_alone(digits):
+    X, _ = digits
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    AutoencoderTransformer(**FAST).fit(X[:100])
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_user_array_not_modified(digits):
+    X, _ = digits
+    X_copy = X[:200].copy()
+    X_f32 = X_copy.astype(np.float32)
+    X_f32_before = X_f32.copy()
+    ae = AutoencoderTransformer(**FAST).fit(X_f32)
+    ae.transform(X_f32)
+    ae.reconstruction_error(X_f32)
+    np.testing.assert_array_equal(X_f32, X_f32_before)
+    np.testing.assert_array_equal(X_copy, X[:200])
+
+
+# --------------------------------------------------------------------- persistence
+def test_clone_is_unfitted_with_same_params(fitted):
+    cloned = clone(fitted)
+    assert cloned.get_params() == fitted.get_params()
+    assert not hasattr(cloned, "net_")
+
+
+def test_pickle_round_trip(fitted, digits):
+    X, _ = digits
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
+    pd.testing.assert_frame_equal(restored.history_, fitted.history_)
+
+
+def test_joblib_round_trip(fitted, digits, tmp_path):
+    X, _ = digits
+    path = tmp_path / "ae.joblib"
+    joblib.dump(fitted, path)
+    restored = joblib.load(path)
+    np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
+
+
+def test_cuda_pickle_loads_on_cpu_only_machine(fitted, digits, monkeypatch):
+    """A model pickled on a CUDA machine is mapped to the CPU where CUDA is missing."""
+    X, _ = digits
+    expected = fitted.transform(X)
+    # Pretend the fit happened on CUDA: the pickle then records a CUDA device.
+    cuda_like = pickle.loads(pickle.dumps(fitted))
+    cuda_like.device_ = torch.device("cuda")
+    cuda_like.net_.device = "cuda"
+    payload = pickle.dumps(cuda_like)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skorch warns that it maps CUDA to CPU
+        restored = pickle.loads(payload)
+    assert restored.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(restored.transform(X), expected)
+
+
+@requires_cuda
+@pytest.mark.gpu
+def test_fit_on_cuda_then_load_on_cpu(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(device="cuda", **FAST).fit(X)
+    assert ae.device_.type == "cuda"
+    buffer = io.BytesIO()
+    torch.save(ae.module_.state_dict(), buffer)
+    restored = pickle.loads(pickle.dumps(ae))
+    np.testing.assert_allclose(restored.transform(X), ae.transform(X), rtol=1e-5)
+
+
+# --------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_input_raises(digits, value):
+    X, _ = digits
+    X = X[:50].copy()
+    X[3, 5] = value
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        AutoencoderTransformer(**FAST).fit(X)
+
+
+def test_1d_input_raises(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="2D array"):
+        AutoencoderTransformer(**FAST).fit(X[0])
+
+
+def test_wrong_feature_count_at_transform(fitted, digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="X has 10 features, but AutoencoderTransformer is expecting 64"):
+        fitted.transform(X[:, :10])
+
+
+def test_wrong_code_size_at_inverse_transform(fitted):
+    with pytest.raises(ValueError, match="expecting 8 features"):
+        fitted.inverse_transform(np.zeros((2, 3)))
+
+
+def test_empty_input_raises():
+    with pytest.raises(ValueError, match="0 sample"):
+        AutoencoderTransformer(**FAST).fit(np.empty((0, 4)))
+
+
+def test_complex_input_raises():
+    with pytest.raises(ValueError, match="[Cc]omplex"):
+        AutoencoderTransformer(**FAST).fit(np.ones((4, 3)) + 1j)
+
+
+def test_object_input_raises():
+    X = np.array([["a", "b"], ["c", "d"]], dtype=object)
+    with pytest.raises(ValueError, match="could not convert|float"):
+        AutoencoderTransformer(**FAST).fit(X)
+
+
+def test_sparse_input_raises():
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        AutoencoderTransformer(**FAST).fit(sp.random(10, 4, density=0.5, format="csr"))
+
+
+@pytest.mark.parametrize(
+    "method", ["transform", "inverse_transform", "reconstruct", "reconstruction_error", "score"]
+)
+def test_not_fitted_raises(method):
+    with pytest.raises(NotFittedError, match="not fitted"):
+        getattr(AutoencoderTransformer(), method)(np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"activation": "swish"}, "'activation' parameter"),
+        ({"optimizer": "adamax-typo"}, "Unknown optimizer 'adamax-typo'"),
+        ({"optimizer": dict}, "torch.optim.Optimizer"),
+        ({"latent_dim": 0}, "'latent_dim' parameter"),
+        ({"hidden_layer_sizes": (8, -1)}, "positive integers"),
+        ({"lr": -0.1}, "'lr' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"loss": "bce"}, "output_activation='sigmoid'"),
+        ({"optimizer": "adam", "optimizer_kwargs": {"momentum": 0.9}}, "Adam does not take"),
+    ],
+)
+def test_bad_parameters_raise_at_fit(digits, params, match):
+    X, _ = digits
+    ae = AutoencoderTransformer(**{**FAST, **params})  # __init__ never validates
+    with pytest.raises(ValueError, match=match):
+        ae.fit(X[:20])
+
+
+def test_bce_needs_inputs_in_unit_interval(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(loss="bce", output_activation="sigmoid", **FAST)
+    with pytest.raises(ValueError, match=r"needs inputs in \[0, 1\]"):
+        ae.fit(X[:20] * 16)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only error")
+def test_cuda_without_cuda_raises(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        AutoencoderTransformer(device="cuda", **FAST).fit(X[:20])
+
+
+def test_early_stopping_needs_samples_on_both_sides():
+    with pytest.raises(ValueError, match="validation_fraction"):
+        AutoencoderTransformer(early_stopping=True, **FAST).fit(np.zeros((1, 3)))
