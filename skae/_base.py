@@ -196,6 +196,9 @@ class BaseAutoencoder(
             train_set, valid_set = self._train_valid_split(dataset, seed)
             net = self._make_net(X.shape[1], device, valid_set)
             net.fit(train_set, None)
+        # predefined_split holds the validation tensors; drop them so that pickles
+        # carry the model, not a tenth of the training data.
+        net.train_split = None
 
         self.net_ = net
         self.device_ = device
@@ -406,6 +409,10 @@ class BaseAutoencoder(
         if device is not None and device.type == "cuda" and not torch.cuda.is_available():
             self.device_ = torch.device("cpu")
             self.net_.device = "cpu"
+
+    def __sklearn_is_fitted__(self):
+        # Explicit, because parameters such as ``lambda_`` end in an underscore too.
+        return hasattr(self, "net_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
