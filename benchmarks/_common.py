@@ -1,0 +1,50 @@
+"""Helpers shared by the benchmark scripts: machine description, data home, saving."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def default_data_home() -> str:
+    """``SKAE_DATA`` if set, else the mirror beside the repository (``../shared/data``)."""
+    return os.environ.get("SKAE_DATA", str(REPO.parent / "shared" / "data"))
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_header(dataset: str, threads: int | None = None) -> str:
+    """One Markdown paragraph: machine, cores, threads, versions, data set, date."""
+    threads = torch.get_num_threads() if threads is None else threads
+    return (
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__} "
+        f"with {threads} threads; Python {platform.python_version()}. Data: {dataset}. "
+        f"Date: {_dt.date.today().isoformat()}."
+    )
+
+
+def save_table(frame: pd.DataFrame, name: str, header: str) -> Path:
+    """Print ``frame`` and write it as ``results/<name>.csv`` and ``results/<name>.md``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(RESULTS / f"{name}.csv", index=False)
+    markdown = frame.to_markdown(index=False, floatfmt=".4g")
+    (RESULTS / f"{name}.md").write_text(f"{header}\n\n{markdown}\n")
+    print(header)
+    print(frame.to_string(index=False))
+    return RESULTS / f"{name}.md"

@@ -1,0 +1,154 @@
+"""Training and inference speed: AutoencoderTransformer against a hand-written torch loop.
+
+Trains the same 784-500-500-32 ReLU autoencoder (Adam, batch 256, MSE) on MNIST's
+60,000 training images three ways, in one run and interleaved:
+
+* ``torch loop``: a plain torch training loop (shuffle, slice, step, read the loss);
+* ``skae``: ``AutoencoderTransformer.fit`` (skorch underneath, whole-tensor batches);
+* ``skorch default``: skorch's stock data path (DataLoader with per-sample collation),
+  for one epoch only, to show what the whole-tensor batching saves.
+
+and times ``transform`` against ``torch.no_grad()`` inference on the encoder. Prints
+samples/s and ratios, and writes ``results/fit_speed.{csv,md}``.
+
+Run: ``python benchmarks/bench_fit_speed.py [--threads 2] [--epochs 5] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from skorch import NeuralNet
+
+from _common import default_data_home, machine_header, save_table
+from skae import AutoencoderTransformer
+from skae._nn import DenseAutoencoderModule
+from skae.datasets import load_mnist
+
+HIDDEN, LATENT, BATCH, LR = (500, 500), 32, 256, 1e-3
+
+
+def torch_loop(X: torch.Tensor, epochs: int, seed: int) -> float:
+    torch.manual_seed(seed)
+    module = DenseAutoencoderModule(X.shape[1], HIDDEN, LATENT, activation="relu")
+    optimizer = torch.optim.Adam(module.parameters(), lr=LR)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(len(X))
+        total = 0.0
+        for i in range(0, len(X), BATCH):
+            batch = X[order[i : i + BATCH]]
+            optimizer.zero_grad()
+            loss = torch.mean((module(batch)["raw"] - batch) ** 2)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()  # a real loop reports its loss; so does skorch
+    return time.perf_counter() - start
+
+
+def skae_fit(X: np.ndarray, epochs: int, seed: int) -> tuple[float, AutoencoderTransformer]:
+    ae = AutoencoderTransformer(
+        latent_dim=LATENT,
+        hidden_layer_sizes=HIDDEN,
+        activation="relu",
+        optimizer="adam",
+        lr=LR,
+        batch_size=BATCH,
+        max_epochs=epochs,
+        random_state=seed,
+    )
+    start = time.perf_counter()
+    ae.fit(X)
+    return time.perf_counter() - start, ae
+
+
+class _SkorchAE(NeuralNet):
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return torch.mean((y_pred["raw"] - X) ** 2)
+
+
+def skorch_default(X: np.ndarray, epochs: int, seed: int) -> float:
+    torch.manual_seed(seed)
+    net = _SkorchAE(
+        DenseAutoencoderModule,
+        module__n_features=X.shape[1],
+        module__hidden_layer_sizes=HIDDEN,
+        module__latent_dim=LATENT,
+        criterion=torch.nn.MSELoss,
+        optimizer=torch.optim.Adam,
+        lr=LR,
+        batch_size=BATCH,
+        max_epochs=epochs,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    )
+    start = time.perf_counter()
+    net.fit(X, X)
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="10k samples, 1 epoch, 1 repeat")
+    parser.add_argument("--data-home", default=default_data_home())
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    X = load_mnist(subset="train", data_home=args.data_home).data
+    epochs, repeats = args.epochs, args.repeats
+    if args.quick:
+        X, epochs, repeats = X[:10000], 1, 1
+    X_t = torch.from_numpy(X)
+    n = len(X)
+
+    rows = []
+    fitted = None
+    for r in range(repeats):  # interleaved so that drift hits both alike
+        rows.append(("fit", "torch loop", r, torch_loop(X_t, epochs, seed=r)))
+        seconds, fitted = skae_fit(X, epochs, seed=r)
+        rows.append(("fit", "skae AutoencoderTransformer", r, seconds))
+    rows.append(("fit", "skorch default DataLoader", 0, skorch_default(X, 1, seed=0) * epochs))
+
+    encoder = fitted.module_.encoder.eval()
+    for r in range(max(3, repeats)):
+        start = time.perf_counter()
+        with torch.no_grad():
+            for i in range(0, n, 4096):
+                encoder(X_t[i : i + 4096])
+        rows.append(("transform", "torch no_grad", r, time.perf_counter() - start))
+        start = time.perf_counter()
+        fitted.transform(X)
+        rows.append(("transform", "skae transform", r, time.perf_counter() - start))
+
+    raw = pd.DataFrame(rows, columns=["phase", "method", "repeat", "seconds"])
+    table = raw.groupby(["phase", "method"], sort=False)["seconds"].median().reset_index()
+    table["samples_per_s"] = np.where(
+        table["phase"] == "fit", n * epochs / table["seconds"], n / table["seconds"]
+    )
+    reference = {"fit": "torch loop", "transform": "torch no_grad"}
+    table["ratio_vs_torch"] = [
+        row.samples_per_s
+        / table.loc[
+            (table.phase == row.phase) & (table.method == reference[row.phase]), "samples_per_s"
+        ].item()
+        for row in table.itertuples()
+    ]
+    header = machine_header(
+        f"MNIST train, {n} images x 784, {epochs} epochs, 784-500-500-32 ReLU, Adam, "
+        f"batch {BATCH}; median of {repeats} interleaved repeats (skorch default: 1 epoch, "
+        "scaled)",
+        args.threads,
+    )
+    save_table(table, "fit_speed", header)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,417 @@
+"""Information-theoretic autoencoder: a code pulled towards a prior distribution."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._base import BaseAutoencoder
+from ._divergence import cauchy_schwarz_divergence
+from ._nn import DenseAutoencoderModule, make_mlp
+from ._priors import make_prior
+from ._training import AutoencoderNet
+
+REGULARIZERS = ("csd", "adversarial", "csd+adversarial")
+
+
+class ITLModule(DenseAutoencoderModule):
+    """Dense autoencoder plus, for adversarial training, a discriminator on codes.
+
+    The discriminator maps a code to one logit: "drawn from the prior" (positive)
+    against "produced by the encoder" (negative). In the semi-supervised setting it
+    also sees the one-hot class (``n_classes`` extra inputs), as in Makhzani et al.
+    """
+
+    def __init__(
+        self, *args, discriminator_hidden_layer_sizes=None, discriminator_n_classes=0, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        if discriminator_hidden_layer_sizes is None:
+            self.discriminator = None
+        else:
+            n_inputs = self.decoder[0].in_features + discriminator_n_classes
+            self.discriminator = make_mlp(
+                [n_inputs, *discriminator_hidden_layer_sizes, 1], "relu", last_activation=False
+            )
+
+
+class ITLNet(AutoencoderNet):
+    """skorch net: reconstruction + ``penalty_weight`` x (CS divergence and/or generator loss).
+
+    The divergence and the generator loss depend on the code only, so their gradients
+    reach the encoder and never the decoder. With a discriminator, every training
+    batch is followed by one discriminator step on (prior samples, detached codes),
+    with its own optimizer.
+    """
+
+    def __init__(
+        self,
+        module,
+        criterion,
+        *,
+        prior=None,
+        regularizer="csd",
+        penalty_weight=1.0,
+        kernel_sigma=None,
+        discriminator_lr=1e-3,
+        **kwargs,
+    ):
+        super().__init__(module, criterion, **kwargs)
+        self.prior = prior
+        self.regularizer = regularizer
+        self.penalty_weight = penalty_weight
+        self.kernel_sigma = kernel_sigma
+        self.discriminator_lr = discriminator_lr
+
+    @property
+    def uses_csd(self) -> bool:
+        return "csd" in self.regularizer
+
+    @property
+    def uses_discriminator(self) -> bool:
+        return "adversarial" in self.regularizer
+
+    @property
+    def loss_terms(self):
+        terms = ["recon"]
+        if self.uses_csd:
+            terms.append("csd")
+        if self.uses_discriminator:
+            terms.append("generator")
+        return tuple(terms)
+
+    @property
+    def _default_callbacks(self):
+        callbacks = list(super()._default_callbacks)
+        if self.uses_discriminator:
+            from skorch.callbacks import PassthroughScoring
+
+            for name in ("discriminator_loss", "discriminator_accuracy"):
+                callbacks.append(
+                    (
+                        f"train_{name}",
+                        PassthroughScoring(name=f"train_{name}", on_train=True),
+                    )
+                )
+        return callbacks
+
+    # -- optimizers: the autoencoder's optimizer never sees the discriminator
+    def get_all_learnable_params(self):
+        for name, param in super().get_all_learnable_params():
+            if not name.startswith("discriminator."):
+                yield name, param
+
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        if self.uses_discriminator:
+            self.discriminator_optimizer_ = torch.optim.Adam(
+                self.module_.discriminator.parameters(), lr=self.discriminator_lr
+            )
+        return self
+
+    # -- loss
+    def _prior_batch(self, z: torch.Tensor, labels) -> torch.Tensor:
+        # Draw the seed from torch's generator, which skae seeds from random_state.
+        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+        y = None if labels is None else labels.cpu().numpy()
+        samples = self.prior.sample(len(z), y=y, random_state=seed)
+        return torch.as_tensor(np.asarray(samples), dtype=z.dtype, device=z.device)
+
+    def _class_wise_csd(self, z, target, labels):
+        """Mean over the batch's classes of the divergence between matching parts.
+
+        With labels, class k's codes are compared with prior samples of class k only;
+        a single divergence between the pooled sets would ignore the labels.
+        """
+        divergences = [
+            cauchy_schwarz_divergence(z[mask], target[mask], sigma=self.kernel_sigma)
+            for mask in (labels == k for k in torch.unique(labels))
+            if int(mask.sum()) > 1
+        ]
+        if not divergences:
+            return cauchy_schwarz_divergence(z, target, sigma=self.kernel_sigma)
+        return torch.stack(divergences).mean()
+
+    def _with_class(self, codes, labels):
+        if labels is None:
+            return codes
+        onehot = F.one_hot(labels, self.prior.n_classes).to(codes.dtype)
+        return torch.cat([codes, onehot], dim=1)
+
+    def get_loss_terms(self, y_pred, y_true, X, training):
+        recon = self.criterion_(y_pred["raw"], X)
+        z = y_pred["z"]
+        target = self._prior_batch(z, y_true)
+        terms = {"recon": recon}
+        penalty = torch.zeros((), dtype=z.dtype, device=z.device)
+        if self.uses_csd:
+            if y_true is None:
+                terms["csd"] = cauchy_schwarz_divergence(z, target, sigma=self.kernel_sigma)
+            else:
+                terms["csd"] = self._class_wise_csd(z, target, y_true)
+            penalty = penalty + terms["csd"]
+        if self.uses_discriminator:
+            target = self._with_class(target, y_true)
+            z = self._with_class(z, y_true)
+            logits = self.module_.discriminator(z)
+            # Non-saturating generator loss: the encoder tries to look like the prior.
+            terms["generator"] = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+            penalty = penalty + terms["generator"]
+            if training:
+                self._discriminator_batch = (target, z.detach())
+        terms["loss"] = recon + self.penalty_weight * penalty
+        return terms
+
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        if self.uses_discriminator:
+            self._discriminator_step(*self._discriminator_batch)
+        return step
+
+    def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor):
+        discriminator = self.module_.discriminator
+        self.discriminator_optimizer_.zero_grad()
+        logits_real, logits_fake = discriminator(real), discriminator(fake)
+        loss = 0.5 * (
+            F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+            + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
+        )
+        loss.backward()
+        self.discriminator_optimizer_.step()
+        with torch.no_grad():
+            accuracy = 0.5 * ((logits_real > 0).float().mean() + (logits_fake <= 0).float().mean())
+        self.history.record_batch("train_discriminator_loss", loss.item())
+        self.history.record_batch("train_discriminator_accuracy", accuracy.item())
+
+
+class ITLAutoencoder(BaseAutoencoder):
+    """Autoencoder whose code is pulled towards a prior distribution.
+
+    The loss is the reconstruction error plus ``lambda_`` times a penalty on the codes
+    of each batch: the Cauchy–Schwarz divergence between the codes and as many samples
+    of the prior (Parzen estimates with a Gaussian kernel of width ``kernel_sigma``,
+    Santana, Emigh & Principe 2016), an adversarial term from a discriminator that
+    tells prior samples from codes (Makhzani et al. 2015), or both. The penalty
+    depends on the codes only, so it shapes the encoder.
+
+    When ``fit`` receives labels ``y`` and the prior has classes (swiss-roll segments,
+    one-hot vectors, mixture components), training is semi-supervised: each sample's
+    prior draw comes from its own class, the divergence is averaged over classes
+    (class k's codes against class k's part of the prior), and the discriminator also
+    sees the one-hot class. With ``y=None`` the prior is sampled unconditionally.
+
+    Parameters
+    ----------
+    latent_dim : int, default=2
+        Size of the code; must equal the prior's dimension.
+    prior : str, array-like, callable or prior object, default='swiss_roll'
+        'swiss_roll' (2-D), 'onehot' (``latent_dim`` classes), 'gaussian', 'uniform',
+        'gaussian_mixture' (components on a circle), an array of prior samples
+        (rows are resampled), or a callable ``(n_samples, random_state) -> array``.
+    regularizer : {'csd', 'adversarial', 'csd+adversarial'}, default='csd'
+        The penalty on the codes.
+    lambda_ : float, default=1.0
+        Weight of the penalty.
+    kernel_sigma : float or None, default=None
+        Parzen kernel width for the divergence; None applies Silverman's rule to each
+        batch (codes and prior samples pooled).
+    discriminator_hidden_layer_sizes : tuple of int, default=(64, 64)
+        Hidden sizes of the discriminator (adversarial regularizers only).
+    discriminator_lr : float, default=1e-3
+        Adam learning rate of the discriminator.
+    hidden_layer_sizes : int or tuple of int, default=(128,)
+        Encoder hidden sizes; the decoder mirrors them.
+    activation : str, default='relu'
+        Hidden activation.
+    output_activation : {'linear', 'sigmoid'}, default='sigmoid'
+        Decoder output activation.
+    loss : {'mse', 'bce'}, default='mse'
+        Reconstruction loss.
+    optimizer : str or torch.optim.Optimizer subclass, default='adam'
+        Optimizer of the autoencoder (see :class:`AutoencoderTransformer`).
+    optimizer_kwargs : dict, default=None
+        Its keyword arguments (also settable as ``optimizer__<name>``).
+    lr : float, default=1e-3
+        Learning rate of the autoencoder.
+    batch_size : int, -1 or 'full', default=1000
+        Large batches give the divergence estimate enough samples (the study used 1000).
+    max_epochs : int, default=50
+    early_stopping : bool, default=False
+    validation_fraction : float, default=0.1
+    patience : int, default=10
+    tol : float, default=1e-4
+    callbacks : list of skorch callbacks, default=None
+    verbose : int, default=0
+    device : str, default='cpu'
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the prior draws.
+
+    Attributes
+    ----------
+    prior_ : object
+        The prior built from ``prior``; ``prior_.sample(n, y=..., random_state=...)``.
+    classes_ : ndarray or None
+        Labels seen in fit, in the order used to pick prior classes (None without y).
+    net_ : skorch.NeuralNet
+        The trained net.
+    history_ : pandas.DataFrame
+        Per epoch: ``train_loss``, ``train_recon``, ``train_csd`` and/or
+        ``train_generator``, ``train_discriminator_loss``,
+        ``train_discriminator_accuracy``.
+    n_features_in_ : int
+        Number of features seen in fit.
+
+    References
+    ----------
+    E. Santana, M. Emigh, J. C. Principe. "Information theoretic-learning
+    auto-encoder", IJCNN 2016.
+    A. Makhzani et al. "Adversarial autoencoders", arXiv:1511.05644, 2015.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import ITLAutoencoder
+    >>> X, y = load_digits(return_X_y=True)
+    >>> itl = ITLAutoencoder(prior="swiss_roll", max_epochs=3, random_state=0)
+    >>> itl.fit_transform(X / 16.0, y).shape
+    (1797, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "prior": [str, "array-like", callable, object],
+        "regularizer": [StrOptions(set(REGULARIZERS))],
+        "lambda_": [Interval(Real, 0, None, closed="left")],
+        "kernel_sigma": [Interval(Real, 0, None, closed="neither"), None],
+        "discriminator_hidden_layer_sizes": ["array-like"],
+        "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
+    }
+    _net_class = ITLNet
+
+    def __init__(
+        self,
+        latent_dim=2,
+        prior="swiss_roll",
+        regularizer="csd",
+        lambda_=1.0,
+        kernel_sigma=None,
+        discriminator_hidden_layer_sizes=(64, 64),
+        discriminator_lr=1e-3,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        output_activation="sigmoid",
+        loss="mse",
+        optimizer="adam",
+        optimizer_kwargs=None,
+        lr=1e-3,
+        batch_size=1000,
+        max_epochs=50,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        tol=1e-4,
+        callbacks=None,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+    ):
+        self.latent_dim = latent_dim
+        self.prior = prior
+        self.regularizer = regularizer
+        self.lambda_ = lambda_
+        self.kernel_sigma = kernel_sigma
+        self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
+        self.discriminator_lr = discriminator_lr
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.optimizer_kwargs = optimizer_kwargs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.device = device
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Train on ``X``, with labels ``y`` for class-conditional prior draws.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+            Class labels. With a prior that has classes, sample ``i`` is pulled
+            towards the part of the prior belonging to ``y[i]``; otherwise ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        return super().fit(X, y)
+
+    def _validate_hyperparameters(self):
+        super()._validate_hyperparameters()
+        # Builds the prior and checks its dimension against latent_dim.
+        self.prior_ = make_prior(self.prior, self.latent_dim)
+        sizes = self.discriminator_hidden_layer_sizes
+        if any(not isinstance(s, Integral) or s < 1 for s in sizes):
+            raise ValueError(
+                f"discriminator_hidden_layer_sizes must be positive integers, got {sizes!r}."
+            )
+
+    def _validate_targets(self, X, y):
+        self.classes_ = None
+        if y is None or getattr(self.prior_, "n_classes", None) is None:
+            return None
+        y = np.asarray(y)
+        if y.shape != (len(X),):
+            raise ValueError(f"y must have shape ({len(X)},), got {y.shape}.")
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) > self.prior_.n_classes:
+            raise ValueError(
+                f"y has {len(self.classes_)} classes but the prior has "
+                f"{self.prior_.n_classes}; use a prior with at least as many classes "
+                "or fit without y."
+            )
+        return encoded.astype(np.int64)
+
+    def _build_module(self, n_features):
+        adversarial = "adversarial" in self.regularizer
+        return ITLModule(
+            n_features,
+            self._hidden_sizes(),
+            self.latent_dim,
+            activation=self.activation,
+            output_activation=self.output_activation,
+            discriminator_hidden_layer_sizes=(
+                tuple(self.discriminator_hidden_layer_sizes) if adversarial else None
+            ),
+            discriminator_n_classes=0 if self.classes_ is None else self.prior_.n_classes,
+        )
+
+    def _net_params(self):
+        return {
+            "prior": self.prior_,
+            "regularizer": self.regularizer,
+            "penalty_weight": self.lambda_,
+            "kernel_sigma": self.kernel_sigma,
+            "discriminator_lr": self.discriminator_lr,
+        }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
