@@ -2,11 +2,19 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, ITLAutoencoder
 
 # Cheap settings: the checks fit dozens of times on tiny data.
 ESTIMATORS = [
     AutoencoderTransformer(latent_dim=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0),
+    ITLAutoencoder(
+        regularizer="csd+adversarial",
+        hidden_layer_sizes=(8,),
+        discriminator_hidden_layer_sizes=(4,),
+        batch_size=50,
+        max_epochs=2,
+        random_state=0,
+    ),
 ]
 
 EXPECTED_FAILED_CHECKS: dict = {}
