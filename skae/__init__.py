@@ -2,6 +2,8 @@
 
 from ._autoencoder import AutoencoderTransformer
 from ._base import BaseAutoencoder
+from ._encoder_classifier import EncoderClassifier
+from ._evaluation import per_class_reconstruction_error
 from ._itl import ITLAutoencoder
 
 __version__ = "0.1.0.dev0"
@@ -9,6 +11,8 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AutoencoderTransformer",
     "BaseAutoencoder",
+    "EncoderClassifier",
     "ITLAutoencoder",
     "__version__",
+    "per_class_reconstruction_error",
 ]

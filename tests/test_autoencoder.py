@@ -33,7 +33,9 @@ def fitted(digits):
 # --------------------------------------------------------------------- learning
 def test_fit_lowers_training_loss(digits):
     X, _ = digits
-    ae = AutoencoderTransformer(latent_dim=8, hidden_layer_sizes=(32,), max_epochs=15, random_state=0)
+    ae = AutoencoderTransformer(
+        latent_dim=8, hidden_layer_sizes=(32,), max_epochs=15, random_state=0
+    )
     ae.fit(X)
     losses = ae.history_["train_loss"].to_numpy()
     assert isinstance(ae.history_, pd.DataFrame)
@@ -65,7 +67,9 @@ def test_reconstruction_error_is_per_sample_mse(fitted, digits):
 def test_pipeline_into_logistic_regression(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     pipe = make_pipeline(
-        AutoencoderTransformer(latent_dim=16, hidden_layer_sizes=(64,), max_epochs=30, random_state=0),
+        AutoencoderTransformer(
+            latent_dim=16, hidden_layer_sizes=(64,), max_epochs=30, random_state=0
+        ),
         LogisticRegression(max_iter=1000),
     )
     pipe.fit(X_train, y_train)
@@ -179,7 +183,12 @@ def test_linear_autoencoder_approaches_pca(digits):
     pca = PCA(n_components=4).fit(X)
     pca_error = np.mean((X - pca.inverse_transform(pca.transform(X))) ** 2)
     ae = AutoencoderTransformer(
-        latent_dim=4, hidden_layer_sizes=(), activation="linear", lr=0.01, max_epochs=150, random_state=0
+        latent_dim=4,
+        hidden_layer_sizes=(),
+        activation="linear",
+        lr=0.01,
+        max_epochs=150,
+        random_state=0,
     ).fit(X)
     # The optimum of a linear autoencoder is the PCA subspace.
     assert -ae.score(X) < 1.05 * pca_error
@@ -192,7 +201,11 @@ def test_pandas_in_pandas_out(digits):
     ae = AutoencoderTransformer(latent_dim=3, **FAST).set_output(transform="pandas")
     Z = ae.fit_transform(frame)
     assert isinstance(Z, pd.DataFrame)
-    assert list(Z.columns) == ["autoencodertransformer0", "autoencodertransformer1", "autoencodertransformer2"]
+    assert list(Z.columns) == [
+        "autoencodertransformer0",
+        "autoencodertransformer1",
+        "autoencodertransformer2",
+    ]
     assert list(ae.feature_names_in_) == list(frame.columns)
     assert Z.index.equals(frame.index)
 
@@ -292,7 +305,7 @@ def test_non_finite_input_raises(digits, value):
     X, _ = digits
     X = X[:50].copy()
     X[3, 5] = value
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         AutoencoderTransformer(**FAST).fit(X)
 
 
@@ -304,7 +317,9 @@ def test_1d_input_raises(digits):
 
 def test_wrong_feature_count_at_transform(fitted, digits):
     X, _ = digits
-    with pytest.raises(ValueError, match="X has 10 features, but AutoencoderTransformer is expecting 64"):
+    with pytest.raises(
+        ValueError, match="X has 10 features, but AutoencoderTransformer is expecting 64"
+    ):
         fitted.transform(X[:, :10])
 
 
@@ -319,18 +334,18 @@ def test_empty_input_raises():
 
 
 def test_complex_input_raises():
-    with pytest.raises(ValueError, match="[Cc]omplex"):
+    with pytest.raises(ValueError, match=r"[Cc]omplex"):
         AutoencoderTransformer(**FAST).fit(np.ones((4, 3)) + 1j)
 
 
 def test_object_input_raises():
     X = np.array([["a", "b"], ["c", "d"]], dtype=object)
-    with pytest.raises(ValueError, match="could not convert|float"):
+    with pytest.raises(ValueError, match=r"could not convert|float"):
         AutoencoderTransformer(**FAST).fit(X)
 
 
 def test_sparse_input_raises():
-    with pytest.raises(TypeError, match="[Ss]parse"):
+    with pytest.raises(TypeError, match=r"[Ss]parse"):
         AutoencoderTransformer(**FAST).fit(sp.random(10, 4, density=0.5, format="csr"))
 
 

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer, ITLAutoencoder
+from skae import AutoencoderTransformer, EncoderClassifier, ITLAutoencoder
 
 # Cheap settings: the checks fit dozens of times on tiny data.
 ESTIMATORS = [
@@ -14,6 +14,10 @@ ESTIMATORS = [
         batch_size=50,
         max_epochs=2,
         random_state=0,
+    ),
+    # random-init baseline, tiny; lr/batch high enough to pass the accuracy checks
+    EncoderClassifier(
+        encoder_hidden_layer_sizes=(8,), lr=0.05, batch_size=32, max_epochs=3, random_state=0
     ),
 ]
 

@@ -1,0 +1,250 @@
+"""EncoderClassifier (transfer from an autoencoder's encoder) and per-class errors."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skae import AutoencoderTransformer, EncoderClassifier, per_class_reconstruction_error
+
+from .conftest import requires_cuda
+
+AE_PARAMS = dict(
+    latent_dim=16, hidden_layer_sizes=(), lr=1e-2, batch_size=64, max_epochs=30, random_state=0
+)
+CLF_PARAMS = dict(lr=1e-2, batch_size=64, max_epochs=8, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.3, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def autoencoder(data):
+    return AutoencoderTransformer(**AE_PARAMS).fit(data[0])
+
+
+@pytest.fixture(scope="module")
+def frozen(data, autoencoder):
+    X_train, _, y_train, _ = data
+    return EncoderClassifier(encoder=autoencoder, freeze_encoder=True, **CLF_PARAMS).fit(
+        X_train, y_train
+    )
+
+
+@pytest.fixture(scope="module")
+def finetuned(data, autoencoder):
+    X_train, _, y_train, _ = data
+    return EncoderClassifier(encoder=autoencoder, freeze_encoder=False, **CLF_PARAMS).fit(
+        X_train, y_train
+    )
+
+
+def _weights(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_frozen_encoder_bit_identical(frozen, autoencoder):
+    for got, start in zip(_weights(frozen.encoder_), _weights(autoencoder.encoder_), strict=True):
+        assert torch.equal(got, start)
+    assert all(not p.requires_grad for p in frozen.encoder_.parameters())
+    assert all(p.requires_grad for p in frozen.head_.parameters())
+
+
+def test_frozen_encoder_identical_with_weight_decay(data, autoencoder):
+    # AdamW decays every parameter it is given: frozen ones must not be given.
+    X_train, _, y_train, _ = data
+    clf = EncoderClassifier(
+        encoder=autoencoder,
+        freeze_encoder=True,
+        optimizer="adamw",
+        optimizer_kwargs={"weight_decay": 0.5},
+        max_epochs=2,
+        random_state=0,
+    ).fit(X_train, y_train)
+    for got, start in zip(_weights(clf.encoder_), _weights(autoencoder.encoder_), strict=True):
+        assert torch.equal(got, start)
+
+
+def test_finetuned_encoder_changes_and_user_autoencoder_untouched(finetuned, autoencoder):
+    before = autoencoder.encoder_[0].weight
+    assert not torch.equal(finetuned.encoder_[0].weight, before)
+    # The user's autoencoder still reconstructs as before: its encoder was copied.
+    assert finetuned.encoder_[0].weight.data_ptr() != before.data_ptr()
+    assert finetuned.autoencoder_ is not autoencoder
+
+
+def test_accuracy_and_api(frozen, finetuned, data):
+    _, X_test, _, y_test = data
+    assert frozen.score(X_test, y_test) > 0.7
+    assert finetuned.score(X_test, y_test) > 0.85
+    proba = finetuned.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-10)
+    np.testing.assert_allclose(np.exp(finetuned.predict_log_proba(X_test)), proba, atol=1e-10)
+    np.testing.assert_array_equal(finetuned.classes_, np.arange(10))
+    np.testing.assert_array_equal(
+        finetuned.predict(X_test), finetuned.classes_[proba.argmax(axis=1)]
+    )
+    assert {"train_loss", "train_acc"} <= set(finetuned.history_.columns)
+    assert finetuned.n_epochs_ == CLF_PARAMS["max_epochs"] == len(finetuned.history_)
+
+
+def test_architecture_784_200_10_shape():
+    # The studies' Case I/II: the autoencoder's code IS the 200 layer.
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 30)), rng.integers(0, 3, 40)
+    ae = AutoencoderTransformer(latent_dim=7, hidden_layer_sizes=(), max_epochs=1, random_state=0)
+    clf = EncoderClassifier(encoder=ae.fit(X), max_epochs=1, random_state=0).fit(X, y)
+    linears = [m for m in clf.module_.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(30, 7), (7, 3)]
+    baseline = EncoderClassifier(
+        encoder_hidden_layer_sizes=(7,), hidden_layer_sizes=(5,), max_epochs=1, random_state=0
+    ).fit(X, y)
+    linears = [m for m in baseline.module_.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(30, 7), (7, 5), (5, 3)]
+
+
+def test_unfitted_encoder_is_pretrained_on_a_clone(data):
+    X_train, X_test, y_train, y_test = data
+    ae = AutoencoderTransformer(latent_dim=16, max_epochs=3, random_state=0)
+    clf = EncoderClassifier(encoder=ae, **CLF_PARAMS).fit(X_train, y_train)
+    assert not hasattr(ae, "net_")  # the user's object is not fitted
+    assert clf.autoencoder_.n_epochs_ == 3
+    assert clf.score(X_test, y_test) > 0.8
+
+
+def test_input_size_mismatch_raises(autoencoder):
+    X = np.random.default_rng(0).random((20, 10))
+    with pytest.raises(ValueError, match="encoder was fitted on 64 features"):
+        EncoderClassifier(encoder=autoencoder, max_epochs=1).fit(X, np.arange(20) % 2)
+
+
+def test_not_an_autoencoder_raises(data):
+    from sklearn.decomposition import PCA
+
+    X_train, _, y_train, _ = data
+    with pytest.raises(TypeError, match="encoder_"):
+        EncoderClassifier(encoder=PCA(2), max_epochs=1).fit(X_train, y_train)
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError):
+        EncoderClassifier().predict(np.zeros((2, 3)))
+
+
+def test_reproducible_and_global_rng_untouched(data):
+    X_train, X_test, y_train, _ = data
+    state = torch.random.get_rng_state()
+    a = EncoderClassifier(encoder_hidden_layer_sizes=(8,), max_epochs=2, random_state=3)
+    b = clone(a)
+    pa = a.fit(X_train, y_train).predict_proba(X_test)
+    pb = b.fit(X_train, y_train).predict_proba(X_test)
+    np.testing.assert_array_equal(pa, pb)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_early_stopping_and_string_labels(data):
+    X_train, X_test, y_train, y_test = data
+    names = np.array([f"digit {d}" for d in range(10)])
+    clf = EncoderClassifier(
+        encoder_hidden_layer_sizes=(16,),
+        early_stopping=True,
+        patience=2,
+        max_epochs=200,
+        lr=1e-2,
+        random_state=0,
+    ).fit(X_train, names[y_train])
+    assert clf.n_epochs_ < 200
+    assert {"valid_loss", "valid_acc"} <= set(clf.history_.columns)
+    assert clf.predict(X_test[:3]).dtype == names.dtype
+    assert clf.score(X_test, names[y_test]) > 0.8
+
+
+def test_sgd_momentum_and_rprop_options(data):
+    X_train, _, y_train, _ = data
+    clf = EncoderClassifier(optimizer="sgd", max_epochs=1, random_state=0)
+    clf.set_params(optimizer__momentum=0.9)
+    assert clf.get_params()["optimizer__momentum"] == 0.9
+    clf.fit(X_train, y_train)
+    assert clf.net_.optimizer_.param_groups[0]["momentum"] == 0.9
+    try:
+        import skae.optim  # noqa: F401  (written separately; may be absent)
+    except ImportError:
+        pytest.skip("skae.optim.RProp not available")
+    rprop = EncoderClassifier(optimizer="rprop", batch_size="full", max_epochs=2, random_state=0)
+    assert np.isfinite(rprop.fit(X_train, y_train).history_["train_loss"]).all()
+
+
+def test_bad_params():
+    X, y = np.random.default_rng(0).random((10, 4)), np.arange(10) % 2
+    with pytest.raises(ValueError, match="does not take"):
+        EncoderClassifier(optimizer="adam", optimizer_kwargs={"momentum": 0.9}).fit(X, y)
+    with pytest.raises(ValueError, match="encoder_hidden_layer_sizes"):
+        EncoderClassifier(encoder_hidden_layer_sizes=()).fit(X, y)
+
+
+def test_pipeline_gridsearch_pickle(data):
+    X_train, X_test, y_train, y_test = data
+    pipe = make_pipeline(
+        MinMaxScaler(),
+        EncoderClassifier(encoder_hidden_layer_sizes=(16,), lr=1e-2, max_epochs=3, random_state=0),
+    )
+    grid = GridSearchCV(
+        pipe, {"encoderclassifier__freeze_encoder": [True, False]}, cv=2, n_jobs=1
+    ).fit(X_train, y_train)
+    assert set(grid.cv_results_["param_encoderclassifier__freeze_encoder"]) == {True, False}
+    restored = pickle.loads(pickle.dumps(grid.best_estimator_))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), grid.best_estimator_.predict_proba(X_test)
+    )
+    assert restored.score(X_test, y_test) == grid.score(X_test, y_test)
+
+
+@requires_cuda
+def test_cuda(data, autoencoder):
+    X_train, X_test, y_train, _ = data
+    clf = EncoderClassifier(
+        encoder=autoencoder, freeze_encoder=True, device="cuda", max_epochs=1, random_state=0
+    ).fit(X_train, y_train)
+    assert clf.device_.type == "cuda"
+    assert clf.predict(X_test).shape == (len(X_test),)
+
+
+# ---------------------------------------------------------------- per-class errors
+def test_per_class_reconstruction_error(autoencoder, data):
+    _, X_test, _, y_test = data
+    table = per_class_reconstruction_error(autoencoder, X_test, y_test)
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == ["mean", "std", "n"]
+    assert table.index.name == "class"
+    assert list(table.index) == list(range(10))
+    assert table["n"].sum() == len(X_test)
+    errors = autoencoder.reconstruction_error(X_test)
+    for digit in range(10):
+        mine = errors[y_test == digit]
+        assert table.loc[digit, "mean"] == pytest.approx(mine.mean())
+        assert table.loc[digit, "std"] == pytest.approx(mine.std())
+    # the per-pixel MSE, by hand
+    by_hand = np.mean((X_test - autoencoder.reconstruct(X_test)) ** 2, axis=1)
+    np.testing.assert_allclose(errors, by_hand, rtol=1e-5)
+
+
+def test_per_class_reconstruction_error_bad_input(autoencoder, data):
+    _, X_test, _, y_test = data
+    with pytest.raises(TypeError, match="reconstruction_error"):
+        per_class_reconstruction_error(object(), X_test, y_test)
+    with pytest.raises(ValueError):
+        per_class_reconstruction_error(autoencoder, X_test, y_test[:-1])

@@ -1,0 +1,104 @@
+"""skae.plotting: every helper draws and returns matplotlib objects (Agg backend)."""
+
+import builtins
+import importlib
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from skae import AutoencoderTransformer, EncoderClassifier, plotting  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits_small():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300]
+
+
+@pytest.fixture(scope="module")
+def ae(digits_small):
+    X, _ = digits_small
+    return AutoencoderTransformer(
+        latent_dim=4, hidden_layer_sizes=(12,), max_epochs=2, early_stopping=True, random_state=0
+    ).fit(X)
+
+
+@pytest.fixture(scope="module")
+def clf(digits_small, ae):
+    X, y = digits_small
+    return EncoderClassifier(encoder=ae, max_epochs=2, random_state=0).fit(X, y)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_plot_reconstructions(ae, digits_small):
+    fig = plotting.plot_reconstructions(ae, digits_small[0], n=4)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert len(fig.axes) == 8
+    assert fig.axes[0].images[0].get_array().shape == (8, 8)
+    with pytest.raises(ValueError, match="image_shape"):
+        plotting.plot_reconstructions(ae, digits_small[0], n=2, image_shape=(5, 5))
+
+
+def test_plot_filters_autoencoder_classifier_and_array(ae, clf):
+    fig = plotting.plot_filters(ae, image_shape=(8, 8))
+    assert len(fig.axes) == 12  # the first layer's 12 units
+    fig = plotting.plot_filters(clf, image_shape=None, n=5)
+    assert len(fig.axes) == 5
+    np.testing.assert_array_equal(
+        fig.axes[0].images[0].get_array(),
+        clf.encoder_[0].weight.detach().numpy()[0].reshape(8, 8),
+    )
+    assert len(plotting.plot_filters(np.ones((3, 4)), image_shape=(2, 2)).axes) == 3
+    with pytest.raises(TypeError, match="encoder_"):
+        plotting.plot_filters(object())
+
+
+def test_plot_confusion_matrix(clf, digits_small):
+    X, y = digits_small
+    _, ax = plt.subplots()
+    out = plotting.plot_confusion_matrix(clf, X, y, normalize="true", ax=ax)
+    assert out is ax
+    assert len(ax.texts) == 100
+
+
+def test_plot_learning_curve(ae, clf):
+    ax = plotting.plot_learning_curve(ae)
+    assert [line.get_label() for line in ax.lines] == ["train_loss", "valid_loss"]
+    ax = plotting.plot_learning_curve(clf, keys="train_acc")
+    assert len(ax.lines[0].get_xdata()) == clf.n_epochs_
+    with pytest.raises(ValueError, match="None of"):
+        plotting.plot_learning_curve(clf, keys=("nope",))
+
+
+def test_plot_latent(ae, digits_small):
+    X, y = digits_small
+    ax = plotting.plot_latent(ae, X, y)
+    assert ax.get_xlabel() == "PC 1 of z"  # 4-D codes are projected
+    assert len(ax.get_legend().texts) == 10
+    ax = plotting.plot_latent(ae, X)
+    assert ax.get_legend() is None
+
+
+def test_missing_matplotlib_message(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("no matplotlib")
+        return real_import(name, *args, **kwargs)
+
+    module = importlib.reload(plotting)  # importing the module needs no matplotlib
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(ImportError, match=r"pip install skae\[plot\]"):
+        module.plot_filters(np.ones((2, 4)), image_shape=(2, 2))
