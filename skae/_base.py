@@ -29,7 +29,13 @@ from skorch.helper import predefined_split
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._optimizers import check_optimizer_kwargs, resolve_optimizer
-from ._training import AutoencoderNet, TensorBatchIterator, TensorDataset
+from ._training import (
+    AutoencoderNet,
+    TensorBatchIterator,
+    TensorDataset,
+    picklable_net,
+    restore_net,
+)
 
 #: prefix under which ``set_params``/``get_params`` expose ``optimizer_kwargs``
 OPTIMIZER_PREFIX = "optimizer__"
@@ -68,8 +74,54 @@ def history_frame(history) -> pd.DataFrame:
     return frame
 
 
+class ReconstructionScoreMixin:
+    """``reconstruction_error`` and ``score`` for any model with a ``reconstruct`` method.
+
+    Shared by the autoencoders and by ensembles of them, so that every skae model
+    scores the same way (negative mean squared reconstruction error).
+    """
+
+    def reconstruction_error(self, X):
+        """Per-sample reconstruction error: mean squared error over the features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples,)
+            ``mean((X - reconstruct(X)) ** 2, axis=1)`` (per-pixel mean for images).
+        """
+        X_hat = self.reconstruct(X)
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return np.mean((X - X_hat) ** 2, axis=1)
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error (higher is better).
+
+        Lets ``GridSearchCV`` choose, for example, a latent size without a downstream
+        classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return -float(np.mean(self.reconstruction_error(X)))
+
+
 class BaseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+    ReconstructionScoreMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
 ):
     """Base class for skae autoencoders; not meant to be used directly.
 
@@ -352,40 +404,6 @@ class BaseAutoencoder(
         module = self.module_
         return self._apply(lambda x: module.decode(module.encode(x)), X).astype(X.dtype, copy=False)
 
-    def reconstruction_error(self, X):
-        """Per-sample reconstruction error: mean squared error over the features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        errors : ndarray of shape (n_samples,)
-            ``mean((X - reconstruct(X)) ** 2, axis=1)`` (per-pixel mean for images).
-        """
-        X_hat = self.reconstruct(X)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return np.mean((X - X_hat) ** 2, axis=1)
-
-    def score(self, X, y=None):
-        """Negative mean reconstruction error (higher is better).
-
-        Lets ``GridSearchCV`` choose, for example, a latent size without a downstream
-        classifier.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-        """
-        return -float(np.mean(self.reconstruction_error(X)))
-
     def _apply(self, fn, X: np.ndarray) -> np.ndarray:
         """Run ``fn`` over ``X`` in inference mode, in large batches, on the device."""
         module = self.module_
@@ -401,8 +419,16 @@ class BaseAutoencoder(
         return torch.cat(outputs).numpy()
 
     # ------------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "net_" in state:
+            state["net_"] = picklable_net(state["net_"])
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
+        if hasattr(self, "net_"):
+            restore_net(self.net_)
         # skorch maps a net pickled on a CUDA machine to the CPU when CUDA is missing;
         # keep our record of the device in line so inference does not ask for CUDA.
         device = getattr(self, "device_", None)

@@ -114,3 +114,26 @@ class AutoencoderNet(NeuralNet):
             )
             callbacks.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
         return callbacks
+
+
+def picklable_net(net: NeuralNet) -> NeuralNet:
+    """A shallow stand-in for ``net`` to pickle, without the ``module`` argument.
+
+    skae hands skorch its module as an instance, so ``net.module`` is the trained
+    ``net.module_`` itself. skorch pickles ``module_`` through torch with a CPU
+    ``map_location`` where CUDA is missing, but ``module`` goes through plain pickle,
+    and a net trained on CUDA would then fail to load on a CPU-only machine. The
+    stand-in shares every attribute with ``net`` (nothing is copied) except
+    ``module``; :func:`restore_net` puts it back after unpickling.
+    """
+    stand_in = object.__new__(type(net))
+    stand_in.__dict__.update(net.__dict__)
+    stand_in.module = None
+    return stand_in
+
+
+def restore_net(net: NeuralNet) -> NeuralNet:
+    """Undo :func:`picklable_net` on an unpickled net: ``module`` is ``module_`` again."""
+    if getattr(net, "module", None) is None and hasattr(net, "module_"):
+        net.module = net.module_
+    return net

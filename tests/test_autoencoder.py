@@ -270,20 +270,36 @@ def test_joblib_round_trip(fitted, digits, tmp_path):
     np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
 
 
+def pickled_as_if_on_cuda(estimator):
+    """Pickle ``estimator`` as a CUDA machine would: every storage tagged ``cuda:0``.
+
+    torch records each storage's device through ``torch.serialization.location_tag``;
+    patching it produces the bytes a CUDA fit writes, so the CPU-only load path is
+    exercised for real on a machine without a GPU.
+    """
+    estimator = pickle.loads(pickle.dumps(estimator))
+    estimator.device_ = torch.device("cuda")
+    estimator.net_.device = "cuda"
+    original = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        return pickle.dumps(estimator)
+    finally:
+        torch.serialization.location_tag = original
+
+
 def test_cuda_pickle_loads_on_cpu_only_machine(fitted, digits, monkeypatch):
     """A model pickled on a CUDA machine is mapped to the CPU where CUDA is missing."""
     X, _ = digits
     expected = fitted.transform(X)
-    # Pretend the fit happened on CUDA: the pickle then records a CUDA device.
-    cuda_like = pickle.loads(pickle.dumps(fitted))
-    cuda_like.device_ = torch.device("cuda")
-    cuda_like.net_.device = "cuda"
-    payload = pickle.dumps(cuda_like)
+    payload = pickled_as_if_on_cuda(fitted)
+    assert b"cuda:0" in payload
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skorch warns that it maps CUDA to CPU
         restored = pickle.loads(payload)
     assert restored.device_ == torch.device("cpu")
+    assert restored.net_.module is restored.module_
     np.testing.assert_array_equal(restored.transform(X), expected)
 
 
