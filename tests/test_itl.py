@@ -99,9 +99,16 @@ def test_penalty_gradient_reaches_encoder_only(digits):
 def test_pipeline_grid_search_and_pickle(digits):
     X, y = digits
     pipe = make_pipeline(ITLAutoencoder(**FAST), LogisticRegression(max_iter=300))
-    grid = GridSearchCV(pipe, {"itlautoencoder__lambda_": [0.1, 1.0]}, cv=2)
-    grid.fit(X[:600], y[:600])
-    assert len(grid.cv_results_["mean_test_score"]) == 2
+    # Every parameter a study sweeps: weight, kernel width, prior.
+    param_grid = [
+        {"itlautoencoder__lambda_": [0.1, 1.0]},
+        {"itlautoencoder__kernel_sigma": [0.5]},
+        {"itlautoencoder__prior": ["gaussian_mixture"]},
+    ]
+    grid = GridSearchCV(pipe, param_grid, cv=2)
+    grid.fit(X[:400], y[:400])
+    assert len(grid.cv_results_["mean_test_score"]) == 4
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
     model = grid.best_estimator_[0]
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.transform(X[:50]), model.transform(X[:50]))
