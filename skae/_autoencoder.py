@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from sklearn.utils._param_validation import StrOptions
+
 from ._base import BaseAutoencoder
-from ._nn import DenseAutoencoderModule
+from ._nn import ACTIVATIONS, DenseAutoencoderModule
 
 
 class AutoencoderTransformer(BaseAutoencoder):
     """Dense autoencoder whose code is the transformed representation.
 
     The encoder maps ``n_features -> hidden_layer_sizes -> latent_dim`` (a linear code
-    layer); the decoder mirrors it back to ``n_features``. Training runs through a
-    skorch net held in ``net_`` (callbacks, history, early stopping, progress bar,
-    device), fed whole-tensor batches rather than per-sample collation.
+    layer unless ``latent_activation`` says otherwise); the decoder mirrors it back to
+    ``n_features``. Training runs through a skorch net held in ``net_`` (callbacks,
+    history, early stopping, progress bar, device), fed whole-tensor batches rather
+    than per-sample collation.
 
     Parameters
     ----------
@@ -24,6 +27,12 @@ class AutoencoderTransformer(BaseAutoencoder):
     activation : {'linear', 'sigmoid', 'relu', 'elu', 'tanh', 'leaky_relu'}, \
             default='relu'
         Activation of the hidden layers.
+    latent_activation : {'linear', 'sigmoid', 'relu', 'elu', 'tanh', 'leaky_relu'}, \
+            default='linear'
+        Activation of the code layer. With ``hidden_layer_sizes=()`` and
+        ``latent_activation='sigmoid'`` the model is the classic one-hidden-layer
+        autoencoder (e.g. 784-200-784 with sigmoid units) whose encoder
+        :class:`skae.EncoderClassifier` can reuse as a hidden layer.
     output_activation : {'linear', 'sigmoid'}, default='linear'
         Activation of the decoder's last layer. Use ``'sigmoid'`` for data in [0, 1]
         such as images scaled by 1/255.
@@ -103,13 +112,17 @@ class AutoencoderTransformer(BaseAutoencoder):
     True
     """
 
-    _parameter_constraints: dict = {**BaseAutoencoder._parameter_constraints}
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "latent_activation": [StrOptions(set(ACTIVATIONS))],
+    }
 
     def __init__(
         self,
         latent_dim=10,
         hidden_layer_sizes=(128,),
         activation="relu",
+        latent_activation="linear",
         output_activation="linear",
         loss="mse",
         optimizer="adam",
@@ -129,6 +142,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.latent_dim = latent_dim
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.latent_activation = latent_activation
         self.output_activation = output_activation
         self.loss = loss
         self.optimizer = optimizer
@@ -152,4 +166,5 @@ class AutoencoderTransformer(BaseAutoencoder):
             self.latent_dim,
             activation=self.activation,
             output_activation=self.output_activation,
+            latent_activation=self.latent_activation,
         )

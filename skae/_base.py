@@ -1,8 +1,11 @@
 """The shared base of every skae autoencoder.
 
-:class:`BaseAutoencoder` owns what the models have in common: parameter and data
-validation, device choice, seeding, the skorch net (whole-tensor batching, early
-stopping, callbacks, history), batched inference and persistence. A model adds its
+:class:`SkorchEstimatorMixin` owns what every skae estimator trained through skorch
+has in common (the autoencoders and :class:`skae.EncoderClassifier`): the training
+options and their ``optimizer__`` routing, device choice, seeding, the train/validation
+split, the skorch net's common arguments (whole-tensor batching, early stopping,
+callbacks, progress bar), batched inference and persistence.
+:class:`BaseAutoencoder` adds data validation, encoding and decoding. A model adds its
 torch module (:meth:`BaseAutoencoder._build_module`) and, if its loss has more than a
 reconstruction term, its skorch net class (``_net_class``).
 """
@@ -65,6 +68,15 @@ def resolve_device(device: str) -> torch.device:
     return resolved
 
 
+def check_layer_sizes(sizes, name: str) -> tuple:
+    """``sizes`` (an int or a sequence of ints) as a tuple; a ``ValueError`` naming
+    ``name`` unless every entry is a positive integer."""
+    sizes_tuple = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    if any(not isinstance(s, Integral) or s < 1 for s in sizes_tuple):
+        raise ValueError(f"{name} must be positive integers, got {sizes!r}.")
+    return sizes_tuple
+
+
 def history_frame(history) -> pd.DataFrame:
     """Per-epoch rows of a skorch ``History`` as a DataFrame indexed by epoch."""
     rows = [{k: v for k, v in epoch.items() if k != "batches"} for epoch in history]
@@ -116,56 +128,56 @@ class ReconstructionScoreMixin:
         return -float(np.mean(self.reconstruction_error(X)))
 
 
-class BaseAutoencoder(
-    ReconstructionScoreMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    BaseEstimator,
-    metaclass=ABCMeta,
-):
-    """Base class for skae autoencoders; not meant to be used directly.
+#: training options shared by every skae estimator trained through skorch
+TRAINING_PARAMETER_CONSTRAINTS: dict = {
+    "optimizer": [str, type],
+    "optimizer_kwargs": [dict, None],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [
+        Interval(Integral, 1, None, closed="left"),
+        Options(Integral, {-1}),
+        StrOptions({"full"}),
+    ],
+    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "patience": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "callbacks": [list, None],
+    "verbose": ["verbose"],
+    "device": [str],
+    "random_state": ["random_state"],
+}
 
-    Subclasses declare every parameter in ``__init__`` (scikit-learn convention),
-    extend ``_parameter_constraints`` and implement :meth:`_build_module`. The
-    entries of ``optimizer_kwargs`` are also visible to ``get_params``/``set_params``
+
+class SkorchEstimatorMixin:
+    """Training through skorch, shared by every skae estimator.
+
+    The estimator declares the parameters of ``TRAINING_PARAMETER_CONSTRAINTS``
+    (``optimizer``, ``lr``, ``batch_size``, ``early_stopping``, ``device``,
+    ``random_state``...) and implements ``_make_net(n_features, device, valid_set)``,
+    which builds its module and returns its skorch net, passing
+    :meth:`_skorch_params` on. :meth:`_fit_net` then trains it, seeded and on the
+    chosen device, and sets ``net_``, ``device_``, ``history_`` and ``n_epochs_``.
+    The entries of ``optimizer_kwargs`` are also visible to ``get_params``/``set_params``
     as ``optimizer__<name>``, as in skorch, so ``GridSearchCV`` can tune them.
     """
 
-    _parameter_constraints: dict = {
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "output_activation": [StrOptions(set(OUTPUT_ACTIVATIONS))],
-        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
-        "optimizer": [str, type],
-        "optimizer_kwargs": [dict, None],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Integral, {-1}),
-            StrOptions({"full"}),
-        ],
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "callbacks": [list, None],
-        "verbose": ["verbose"],
-        "device": [str],
-        "random_state": ["random_state"],
-    }
-
-    #: skorch net class; models with extra loss terms subclass AutoencoderNet
-    _net_class = AutoencoderNet
-    #: how the reconstruction loss reduces over features ('mean' or 'sum_per_sample')
-    _reconstruction_reduction = "mean"
-
     # ------------------------------------------------------------------ params
     def get_params(self, deep=True):
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, also return the parameters of contained estimators and each
+            entry of ``optimizer_kwargs`` as ``optimizer__<name>``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
         params = super().get_params(deep=deep)
         if deep and isinstance(self.optimizer_kwargs, dict):
             # Expose optimizer keyword arguments the way skorch names them, so that a
@@ -195,15 +207,172 @@ class BaseAutoencoder(
             self.optimizer_kwargs = {**(self.optimizer_kwargs or {}), **routed}
         return super().set_params(**params) if params else self
 
+    def _check_optimizer(self):
+        """Raise a ``ValueError`` for an unknown optimizer or a keyword it does not take."""
+        check_optimizer_kwargs(resolve_optimizer(self.optimizer), self.optimizer_kwargs)
+
+    # ------------------------------------------------------------------ training
+    def _fit_net(self, X: np.ndarray, y: np.ndarray | None):
+        """Train the net of ``_make_net`` on validated ``X`` (and targets ``y``)."""
+        device = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            # Seed inside a forked RNG: results depend on random_state only, and the
+            # user's global torch RNG state is left untouched.
+            torch.manual_seed(seed)
+            dataset = TensorDataset(
+                torch.tensor(X, dtype=torch.float32, device=device),
+                None if y is None else torch.as_tensor(y, device=device),
+            )
+            train_set, valid_set = self._train_valid_split(dataset, seed)
+            net = self._make_net(X.shape[1], device, valid_set)
+            net.fit(train_set, None)
+        # predefined_split holds the validation tensors; drop them so that pickles
+        # carry the model, not a tenth of the training data.
+        net.train_split = None
+
+        self.net_ = net
+        self.device_ = device
+        self.history_ = history_frame(net.history)
+        self.n_epochs_ = len(net.history)
+        return self
+
+    def _train_valid_split(self, dataset: TensorDataset, seed: int):
+        if not self.early_stopping:
+            return dataset, None
+        n = len(dataset)
+        n_valid = int(np.ceil(self.validation_fraction * n))
+        if n_valid < 1 or n - n_valid < 1:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"leaves no training or validation sample out of n_samples={n}."
+            )
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
+        order = order.to(dataset.X.device)
+        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+
+    def _skorch_params(self, device: torch.device, valid_set) -> dict:
+        """The skorch net arguments every skae estimator shares.
+
+        Optimizer (and its ``optimizer__`` arguments), learning rate, batch size,
+        epochs, whole-tensor batch iterators, the validation split, callbacks (the
+        user's, then early stopping and a progress bar when asked for), verbosity and
+        device.
+        """
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            callbacks.append(
+                EarlyStopping(
+                    monitor="valid_loss",
+                    patience=self.patience,
+                    threshold=self.tol,
+                    threshold_mode="abs",
+                    load_best=True,
+                )
+            )
+        if self.verbose and self.verbose >= 2:
+            callbacks.append(ProgressBar())
+        optimizer_kwargs = {
+            f"{OPTIMIZER_PREFIX}{k}": v for k, v in (self.optimizer_kwargs or {}).items()
+        }
+        return dict(
+            optimizer=resolve_optimizer(self.optimizer),
+            lr=self.lr,
+            batch_size=-1 if self.batch_size == "full" else self.batch_size,
+            max_epochs=self.max_epochs,
+            iterator_train=TensorBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_valid=TensorBatchIterator,
+            train_split=None if valid_set is None else predefined_split(valid_set),
+            callbacks=callbacks,
+            verbose=int(self.verbose),
+            device=device,
+            **optimizer_kwargs,
+        )
+
+    # ------------------------------------------------------------------ use
+    @property
+    def module_(self) -> torch.nn.Module:
+        """The trained torch module."""
+        return self.net_.module_
+
+    def _apply(self, fn, X: np.ndarray) -> np.ndarray:
+        """Run ``fn`` over ``X`` in inference mode, in large batches, on the device."""
+        module = self.module_
+        module.eval()
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, max(len(X), 1), INFERENCE_BATCH_SIZE):
+                # np.require copies read-only input (e.g. a memmap): torch cannot
+                # wrap it without a warning.
+                chunk = np.require(X[start : start + INFERENCE_BATCH_SIZE], np.float32, ["C", "W"])
+                batch = torch.from_numpy(chunk).to(self.device_)
+                outputs.append(fn(batch).cpu())
+        return torch.cat(outputs).numpy()
+
+    # ------------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "net_" in state:
+            state["net_"] = picklable_net(state["net_"])
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if hasattr(self, "net_"):
+            restore_net(self.net_)
+        # skorch maps a net pickled on a CUDA machine to the CPU when CUDA is missing;
+        # keep our record of the device in line so inference does not ask for CUDA.
+        device = getattr(self, "device_", None)
+        if device is not None and device.type == "cuda" and not torch.cuda.is_available():
+            self.device_ = torch.device("cpu")
+            self.net_.device = "cpu"
+
+    def __sklearn_is_fitted__(self):
+        # Explicit, because parameters such as ``lambda_`` end in an underscore too.
+        return hasattr(self, "net_")
+
+
+class BaseAutoencoder(
+    ReconstructionScoreMixin,
+    SkorchEstimatorMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
+):
+    """Base class for skae autoencoders; not meant to be used directly.
+
+    Subclasses declare every parameter in ``__init__`` (scikit-learn convention),
+    extend ``_parameter_constraints`` and implement ``_build_module``. The
+    entries of ``optimizer_kwargs`` are also visible to ``get_params``/``set_params``
+    as ``optimizer__<name>``, as in skorch, so ``GridSearchCV`` can tune them.
+    """
+
+    _parameter_constraints: dict = {
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [StrOptions(set(OUTPUT_ACTIVATIONS))],
+        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
+        **TRAINING_PARAMETER_CONSTRAINTS,
+    }
+
+    #: skorch net class; models with extra loss terms subclass AutoencoderNet
+    _net_class = AutoencoderNet
+    #: how the reconstruction loss reduces over features ('mean' or 'sum_per_sample')
+    _reconstruction_reduction = "mean"
+
     def _validate_hyperparameters(self):
         """Check parameters at the start of fit (scikit-learn convention)."""
         self._validate_params()
-        check_optimizer_kwargs(resolve_optimizer(self.optimizer), self.optimizer_kwargs)
-        sizes = self._hidden_sizes()
-        if any(not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}."
-            )
+        self._check_optimizer()
+        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         if self.loss == "bce" and self.output_activation != "sigmoid":
             raise ValueError(
                 "loss='bce' needs output_activation='sigmoid' (outputs must lie in [0, 1])."
@@ -233,29 +402,7 @@ class BaseAutoencoder(
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         y = self._validate_targets(X, y)
         self._check_data(X)
-        device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            # Seed inside a forked RNG: results depend on random_state only, and the
-            # user's global torch RNG state is left untouched.
-            torch.manual_seed(seed)
-            dataset = TensorDataset(
-                torch.tensor(X, dtype=torch.float32, device=device),
-                None if y is None else torch.as_tensor(y, device=device),
-            )
-            train_set, valid_set = self._train_valid_split(dataset, seed)
-            net = self._make_net(X.shape[1], device, valid_set)
-            net.fit(train_set, None)
-        # predefined_split holds the validation tensors; drop them so that pickles
-        # carry the model, not a tenth of the training data.
-        net.train_split = None
-
-        self.net_ = net
-        self.device_ = device
-        self.history_ = history_frame(net.history)
-        self.n_epochs_ = len(net.history)
+        self._fit_net(X, y)
         self._n_features_out = self._n_codes()
         return self
 
@@ -274,56 +421,14 @@ class BaseAutoencoder(
     def _n_codes(self) -> int:
         return self.latent_dim
 
-    def _train_valid_split(self, dataset: TensorDataset, seed: int):
-        if not self.early_stopping:
-            return dataset, None
-        n = len(dataset)
-        n_valid = int(np.ceil(self.validation_fraction * n))
-        if n_valid < 1 or n - n_valid < 1:
-            raise ValueError(
-                f"early_stopping with validation_fraction={self.validation_fraction} "
-                f"leaves no training or validation sample out of n_samples={n}."
-            )
-        order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
-        order = order.to(dataset.X.device)
-        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
-
     def _make_net(self, n_features: int, device: torch.device, valid_set):
-        callbacks = list(self.callbacks or [])
-        if self.early_stopping:
-            callbacks.append(
-                EarlyStopping(
-                    monitor="valid_loss",
-                    patience=self.patience,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=True,
-                )
-            )
-        if self.verbose and self.verbose >= 2:
-            callbacks.append(ProgressBar())
-        batch_size = -1 if self.batch_size == "full" else self.batch_size
-        optimizer_kwargs = {
-            f"{OPTIMIZER_PREFIX}{k}": v for k, v in (self.optimizer_kwargs or {}).items()
-        }
         return self._net_class(
             module=self._build_module(n_features),
             criterion=ReconstructionLoss,
             criterion__loss=self.loss,
             criterion__output_activation=self.output_activation,
             criterion__reduction=self._reconstruction_reduction,
-            optimizer=resolve_optimizer(self.optimizer),
-            lr=self.lr,
-            batch_size=batch_size,
-            max_epochs=self.max_epochs,
-            iterator_train=TensorBatchIterator,
-            iterator_train__shuffle=True,
-            iterator_valid=TensorBatchIterator,
-            train_split=None if valid_set is None else predefined_split(valid_set),
-            callbacks=callbacks,
-            verbose=int(self.verbose),
-            device=device,
-            **optimizer_kwargs,
+            **self._skorch_params(device, valid_set),
             **self._net_params(),
         )
 
@@ -336,11 +441,6 @@ class BaseAutoencoder(
         return {}
 
     # ------------------------------------------------------------------ use
-    @property
-    def module_(self) -> torch.nn.Module:
-        """The trained torch module (encoder and decoder)."""
-        return self.net_.module_
-
     @property
     def encoder_(self) -> torch.nn.Module:
         """The trained torch encoder."""
@@ -403,42 +503,6 @@ class BaseAutoencoder(
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         module = self.module_
         return self._apply(lambda x: module.decode(module.encode(x)), X).astype(X.dtype, copy=False)
-
-    def _apply(self, fn, X: np.ndarray) -> np.ndarray:
-        """Run ``fn`` over ``X`` in inference mode, in large batches, on the device."""
-        module = self.module_
-        module.eval()
-        outputs = []
-        with torch.inference_mode():
-            for start in range(0, max(len(X), 1), INFERENCE_BATCH_SIZE):
-                # np.require copies read-only input (e.g. a memmap): torch cannot
-                # wrap it without a warning.
-                chunk = np.require(X[start : start + INFERENCE_BATCH_SIZE], np.float32, ["C", "W"])
-                batch = torch.from_numpy(chunk).to(self.device_)
-                outputs.append(fn(batch).cpu())
-        return torch.cat(outputs).numpy()
-
-    # ------------------------------------------------------------------ persistence
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "net_" in state:
-            state["net_"] = picklable_net(state["net_"])
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if hasattr(self, "net_"):
-            restore_net(self.net_)
-        # skorch maps a net pickled on a CUDA machine to the CPU when CUDA is missing;
-        # keep our record of the device in line so inference does not ask for CUDA.
-        device = getattr(self, "device_", None)
-        if device is not None and device.type == "cuda" and not torch.cuda.is_available():
-            self.device_ = torch.device("cpu")
-            self.net_.device = "cpu"
-
-    def __sklearn_is_fitted__(self):
-        # Explicit, because parameters such as ``lambda_`` end in an underscore too.
-        return hasattr(self, "net_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

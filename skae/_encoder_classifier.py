@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -11,54 +11,70 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, PassthroughScoring, ProgressBar
-from skorch.helper import predefined_split
+from skorch.callbacks import PassthroughScoring
 from torch import nn
 
 from ._base import (
-    OPTIMIZER_PREFIX,
-    BaseAutoencoder,
-    history_frame,
-    resolve_device,
+    TRAINING_PARAMETER_CONSTRAINTS,
+    SkorchEstimatorMixin,
+    check_layer_sizes,
 )
-from ._nn import make_activation, make_mlp
-from ._optimizers import check_optimizer_kwargs, resolve_optimizer
-from ._training import TensorBatchIterator, TensorDataset
+from ._nn import ACTIVATIONS, make_activation, make_mlp
+
+#: modules after which ``dropout`` goes: the activations skae builds ('linear' too)
+_ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
+
+
+def _with_dropout(layers, p: float) -> nn.Sequential:
+    """``layers`` with an ``nn.Dropout(p)`` after every activation."""
+    out: list[nn.Module] = []
+    for layer in layers:
+        out.append(layer)
+        if p > 0 and isinstance(layer, _ACTIVATION_TYPES):
+            out.append(nn.Dropout(p))
+    return nn.Sequential(*out)
 
 
 class EncoderClassifierModule(nn.Module):
-    """``encoder`` (inputs to codes), then ``head`` (activation, hidden layers, logits).
+    """``input_dropout``, then ``encoder`` (inputs to codes), then ``head`` (to logits).
+
+    A frozen encoder stays in evaluation mode while the rest trains, so that nothing
+    in it changes (no dropout inside it, no running statistics updated).
 
     Parameters
     ----------
     encoder : torch.nn.Module
         Maps inputs to codes.
-    n_codes : int
-        Output size of ``encoder``.
-    hidden_layer_sizes : sequence of int
-        Hidden sizes of the head.
-    n_classes : int
-        Number of logits.
-    activation : str
-        Applied to the code and after every hidden layer of the head.
+    head : torch.nn.Module
+        Maps codes to logits.
+    input_dropout : float, default=0.0
+        Dropout probability on the inputs.
+    freeze_encoder : bool, default=False
+        Keep ``encoder`` in evaluation mode and without gradients.
     """
 
-    def __init__(self, encoder, n_codes, hidden_layer_sizes, n_classes, activation):
+    def __init__(self, encoder, head, input_dropout=0.0, freeze_encoder=False):
         super().__init__()
+        self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
         self.encoder = encoder
-        # The code layer of a skae encoder is linear; the activation in front of the
-        # head makes "encoder + head" an ordinary MLP (784-200-10 for the studies).
-        self.head = nn.Sequential(
-            make_activation(activation),
-            make_mlp([n_codes, *hidden_layer_sizes, n_classes], activation, last_activation=False),
-        )
+        self.head = head
+        self.freeze_encoder = freeze_encoder
+        if freeze_encoder:
+            self.encoder.requires_grad_(False)
+            self.encoder.eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze_encoder:
+            self.encoder.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(x))
+        return self.head(self.encoder(self.input_dropout(x)))
 
 
 class ClassifierNet(NeuralNet):
@@ -92,22 +108,19 @@ class ClassifierNet(NeuralNet):
         ]
 
 
-def _sizes(value) -> tuple:
-    return (value,) if isinstance(value, Integral) else tuple(value)
-
-
-class EncoderClassifier(ClassifierMixin, BaseEstimator):
+class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Neural-network classifier whose hidden layers start from an autoencoder's encoder.
 
     The network is ``encoder -> activation -> head -> softmax``. The encoder is the
-    whole encoder of a fitted skae autoencoder, up to and including its code layer
-    (copied; the autoencoder is never modified), so an autoencoder with
-    ``latent_dim=200, hidden_layer_sizes=()`` gives the 784-200-10 network of the
-    transfer studies. With ``freeze_encoder=True`` only the head is trained (Case I);
-    with ``False`` everything is fine-tuned (Case II). With ``encoder=None`` the
-    encoder is a randomly initialised dense stack of ``encoder_hidden_layer_sizes``
-    (the baseline). Trained by cross-entropy on logits through skorch, with the same
-    training options as the skae autoencoders.
+    whole encoder of a fitted skae autoencoder (its ``encoder_`` module, up to and
+    including the code layer), copied: the autoencoder is never modified. An
+    autoencoder with ``latent_dim=200, hidden_layer_sizes=()`` thus gives the
+    784-200-10 network of the transfer studies. With ``freeze_encoder=True`` only the
+    head is trained (Case I); with ``False`` everything is fine-tuned (Case II). With
+    ``encoder=None`` the encoder is a randomly initialised dense stack of
+    ``encoder_hidden_layer_sizes`` (the baseline). The network is trained by
+    cross-entropy on its logits through skorch, with the same training options as
+    the skae autoencoders.
 
     Parameters
     ----------
@@ -115,9 +128,13 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         A fitted autoencoder (anything with ``encoder_``, a torch module mapping inputs
         to codes, and ``n_features_in_``) whose encoder initialises the network, or an
         unfitted one: a clone of it is then fitted on ``X`` (without labels) inside
-        :meth:`fit`. ``None`` starts from random weights.
+        :meth:`fit`, seeded from ``random_state`` if its own ``random_state`` is
+        ``None``. ``None`` starts from random weights. Cloning (as ``GridSearchCV``
+        does) unfits an autoencoder; wrap a fitted one in
+        :class:`sklearn.frozen.FrozenEstimator` to reuse it across fits.
     freeze_encoder : bool, default=False
-        Keep the encoder's weights fixed (bit-identical) and train only the head.
+        Keep the encoder's weights fixed (bit-identical) and train only the head. The
+        frozen encoder runs in evaluation mode, so ``dropout`` does not act inside it.
     encoder_hidden_layer_sizes : int or tuple of int, default=(200,)
         Layer sizes of the random encoder when ``encoder=None``; its last size is the
         code size. Ignored otherwise.
@@ -125,11 +142,18 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         Hidden layers of the head, between the code and the softmax layer.
     activation : {'linear', 'sigmoid', 'relu', 'elu', 'tanh', 'leaky_relu'}, \
             default='relu'
-        Activation after the code, after the head's hidden layers and, for
-        ``encoder=None``, after every encoder layer.
+        Activation after the head's hidden layers, after every layer of the random
+        encoder (``encoder=None``), and after the code when the encoder ends in a
+        linear layer (a skae code layer without activation). An encoder whose code
+        already has an activation keeps it and gets no second one.
+    dropout : float in [0, 1), default=0.0
+        Dropout probability after every hidden activation: the code and the head's
+        hidden layers, and the layers inside a trainable encoder.
+    input_dropout : float in [0, 1), default=0.0
+        Dropout probability on the inputs (20% of the pixels in Hinton et al.).
     optimizer : str or torch.optim.Optimizer subclass, default='adam'
-        One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop',
-        'torch_rprop', or an optimizer class.
+        One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
+        (:class:`skae.optim.RProp`), 'torch_rprop', or an optimizer class.
     optimizer_kwargs : dict, default=None
         Keyword arguments for the optimizer besides ``lr`` (also settable as
         ``optimizer__<key>``, e.g. ``set_params(optimizer__momentum=0.9)``).
@@ -140,9 +164,9 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
     max_epochs : int, default=50
         Number of passes over the training data.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when the validation
-        cross-entropy has not improved by ``tol`` for ``patience`` epochs; the best
-        weights are kept.
+        Hold out ``validation_fraction`` of the data (a seeded random subset) and stop
+        when the validation cross-entropy has not improved by ``tol`` for
+        ``patience`` epochs; the weights of the best epoch are restored.
     validation_fraction : float, default=0.1
         Fraction held out for early stopping.
     patience : int, default=10
@@ -150,14 +174,15 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
     tol : float, default=1e-4
         Minimum absolute improvement of the validation loss.
     callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks.
+        Extra skorch callbacks (e.g. ``LRScheduler``).
     verbose : int, default=0
         0 is silent, 1 prints skorch's per-epoch table, 2 adds a progress bar.
     device : str, default='cpu'
         'cpu', 'cuda', 'cuda:N' or 'auto'.
     random_state : int, RandomState instance or None, default=None
-        Seeds the head's (and the random encoder's) initialisation, shuffling and the
-        validation split. It does not seed an unfitted ``encoder``, which keeps its own.
+        Seeds the head's (and the random encoder's) initialisation, dropout,
+        shuffling, the validation split, and the pre-training of an unfitted
+        ``encoder`` whose own ``random_state`` is ``None``.
 
     Attributes
     ----------
@@ -185,6 +210,15 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
     See Also
     --------
     skae.AutoencoderTransformer : The autoencoder to pre-train.
+    sklearn.neural_network.MLPClassifier : The same network without pre-training.
+
+    References
+    ----------
+    .. [1] G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of data
+       with neural networks", Science 313 (5786), 2006.
+    .. [2] G. E. Hinton, N. Srivastava, A. Krizhevsky, I. Sutskever and
+       R. R. Salakhutdinov, "Improving neural networks by preventing co-adaptation of
+       feature detectors", arXiv:1207.0580, 2012.
 
     Examples
     --------
@@ -206,26 +240,11 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         "encoder": [HasMethods(["fit"]), None],
         "freeze_encoder": ["boolean"],
         "encoder_hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        **{
-            key: BaseAutoencoder._parameter_constraints[key]
-            for key in (
-                "hidden_layer_sizes",
-                "activation",
-                "optimizer",
-                "optimizer_kwargs",
-                "lr",
-                "batch_size",
-                "max_epochs",
-                "early_stopping",
-                "validation_fraction",
-                "patience",
-                "tol",
-                "callbacks",
-                "verbose",
-                "device",
-                "random_state",
-            )
-        },
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        **TRAINING_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(
@@ -235,6 +254,8 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         encoder_hidden_layer_sizes=(200,),
         hidden_layer_sizes=(),
         activation="relu",
+        dropout=0.0,
+        input_dropout=0.0,
         optimizer="adam",
         optimizer_kwargs=None,
         lr=1e-3,
@@ -254,6 +275,8 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         self.encoder_hidden_layer_sizes = encoder_hidden_layer_sizes
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.dropout = dropout
+        self.input_dropout = input_dropout
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.lr = lr
@@ -268,44 +291,12 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ params
-    def get_params(self, deep=True):
-        params = super().get_params(deep=deep)
-        if deep and isinstance(self.optimizer_kwargs, dict):
-            # Same convention as the autoencoders: ``optimizer__momentum`` in a grid.
-            for key, value in self.optimizer_kwargs.items():
-                params[f"{OPTIMIZER_PREFIX}{key}"] = value
-        return params
-
-    def set_params(self, **params):
-        """Set parameters; ``optimizer__<name>=value`` updates ``optimizer_kwargs``.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : estimator instance
-        """
-        routed = {
-            key.removeprefix(OPTIMIZER_PREFIX): params.pop(key)
-            for key in list(params)
-            if key.startswith(OPTIMIZER_PREFIX)
-        }
-        if routed:
-            self.optimizer_kwargs = {**(self.optimizer_kwargs or {}), **routed}
-        return super().set_params(**params) if params else self
-
     def _validate_hyperparameters(self):
         self._validate_params()
-        check_optimizer_kwargs(resolve_optimizer(self.optimizer), self.optimizer_kwargs)
-        for name in ("encoder_hidden_layer_sizes", "hidden_layer_sizes"):
-            sizes = _sizes(getattr(self, name))
-            if any(not isinstance(s, Integral) or s < 1 for s in sizes):
-                raise ValueError(f"{name} must be positive integers, got {sizes!r}.")
-        if self.encoder is None and not _sizes(self.encoder_hidden_layer_sizes):
+        self._check_optimizer()
+        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        sizes = check_layer_sizes(self.encoder_hidden_layer_sizes, "encoder_hidden_layer_sizes")
+        if self.encoder is None and not sizes:
             raise ValueError("encoder=None needs at least one encoder_hidden_layer_sizes entry.")
 
     # ------------------------------------------------------------------ fit
@@ -328,34 +319,12 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        device = resolve_device(self.device)
-        autoencoder = self._fitted_autoencoder(X)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            # As in the autoencoders: results depend on random_state only and the
-            # global torch RNG is left as it was.
-            torch.manual_seed(seed)
-            module = self._build_module(X.shape[1], autoencoder)
-            dataset = TensorDataset(
-                torch.tensor(X, dtype=torch.float32, device=device),
-                torch.as_tensor(y_encoded, dtype=torch.long, device=device),
-            )
-            # The autoencoders' split (seeded permutation); same parameters, same rule.
-            train_set, valid_set = BaseAutoencoder._train_valid_split(self, dataset, seed)
-            net = self._make_net(module, device, valid_set)
-            net.fit(train_set, None)
-        net.train_split = None  # drop the validation tensors from pickles
-
-        self.autoencoder_ = autoencoder
-        self.net_ = net
-        self.device_ = device
-        self.history_ = history_frame(net.history)
-        self.n_epochs_ = len(net.history)
+        random_state = check_random_state(self.random_state)
+        self.autoencoder_ = self._fitted_autoencoder(X, random_state)
+        self._fit_net(X, y_encoded.astype(np.int64))
         return self
 
-    def _fitted_autoencoder(self, X):
+    def _fitted_autoencoder(self, X, random_state):
         """The autoencoder to copy the encoder from: fitted here if it was not."""
         if self.encoder is None:
             return None
@@ -363,7 +332,11 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
             check_is_fitted(self.encoder)
         except NotFittedError:
             # Pre-train a clone on the same inputs: the user's object stays unfitted.
-            fitted = clone(self.encoder).fit(X)
+            autoencoder = clone(self.encoder)
+            if autoencoder.get_params().get("random_state", 0) is None:
+                seed = random_state.randint(np.iinfo(np.int32).max)
+                autoencoder.set_params(random_state=seed)
+            fitted = autoencoder.fit(X)
         else:
             fitted = copy.deepcopy(self.encoder)
         if not isinstance(getattr(fitted, "encoder_", None), nn.Module):
@@ -379,63 +352,41 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
             )
         return fitted
 
-    def _build_module(self, n_features, autoencoder):
+    def _make_net(self, n_features, device, valid_set):
+        return ClassifierNet(
+            module=self._build_module(n_features),
+            criterion=nn.CrossEntropyLoss,
+            **self._skorch_params(device, valid_set),
+        )
+
+    def _build_module(self, n_features):
         activation = self.activation
-        if autoencoder is None:
-            sizes = _sizes(self.encoder_hidden_layer_sizes)
+        if self.autoencoder_ is None:
+            sizes = check_layer_sizes(self.encoder_hidden_layer_sizes, "encoder_hidden_layer_sizes")
             # Activations between layers; the one after the code is the head's.
             encoder = make_mlp([n_features, *sizes], activation, last_activation=False)
             n_codes = sizes[-1]
         else:
-            encoder = copy.deepcopy(autoencoder.encoder_).float().cpu()
+            encoder = copy.deepcopy(self.autoencoder_.encoder_).float().cpu()
             with torch.no_grad():
-                n_codes = encoder(torch.zeros(1, n_features)).shape[1]
-        if self.freeze_encoder:
-            encoder.requires_grad_(False)
+                n_codes = encoder.eval()(torch.zeros(1, n_features)).shape[1]
+            encoder.train()
+        code_is_linear = isinstance(list(encoder.modules())[-1], nn.Linear)
+        if isinstance(encoder, nn.Sequential):
+            encoder = _with_dropout(encoder, self.dropout)
+        sizes = check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        # A linear code gets the activation that makes "encoder + head" an ordinary
+        # MLP (784-200-10 for the studies); a code with its own activation keeps it.
+        head = [make_activation(activation)] if code_is_linear else []
+        head += make_mlp([n_codes, *sizes, len(self.classes_)], activation, last_activation=False)
         return EncoderClassifierModule(
-            encoder, n_codes, _sizes(self.hidden_layer_sizes), len(self.classes_), activation
-        )
-
-    def _make_net(self, module, device, valid_set):
-        callbacks = list(self.callbacks or [])
-        if self.early_stopping:
-            callbacks.append(
-                EarlyStopping(
-                    monitor="valid_loss",
-                    patience=self.patience,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=True,
-                )
-            )
-        if self.verbose and self.verbose >= 2:
-            callbacks.append(ProgressBar())
-        optimizer_kwargs = {
-            f"{OPTIMIZER_PREFIX}{k}": v for k, v in (self.optimizer_kwargs or {}).items()
-        }
-        return ClassifierNet(
-            module=module,
-            criterion=nn.CrossEntropyLoss,
-            optimizer=resolve_optimizer(self.optimizer),
-            lr=self.lr,
-            batch_size=-1 if self.batch_size == "full" else self.batch_size,
-            max_epochs=self.max_epochs,
-            iterator_train=TensorBatchIterator,
-            iterator_train__shuffle=True,
-            iterator_valid=TensorBatchIterator,
-            train_split=None if valid_set is None else predefined_split(valid_set),
-            callbacks=callbacks,
-            verbose=int(self.verbose),
-            device=device,
-            **optimizer_kwargs,
+            encoder,
+            _with_dropout(head, self.dropout),
+            input_dropout=self.input_dropout,
+            freeze_encoder=self.freeze_encoder,
         )
 
     # ------------------------------------------------------------------ use
-    @property
-    def module_(self) -> nn.Module:
-        """The trained network (``encoder_`` then ``head_``)."""
-        return self.net_.module_
-
     @property
     def encoder_(self) -> nn.Module:
         """The network's encoder part (inputs to codes)."""
@@ -449,8 +400,7 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        # The autoencoders' batched inference (eval mode, no autograd, on device_).
-        return BaseAutoencoder._apply(self, self.module_, X).astype(np.float64)
+        return self._apply(self.module_, X).astype(np.float64)
 
     def decision_function(self, X):
         """Logits (unnormalised log-probabilities) of each class.
@@ -507,18 +457,5 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        logits = self._logits(X)  # first: checks that the model is fitted
+        logits = self._logits(X)  # first: it checks that the model is fitted
         return self.classes_[np.argmax(logits, axis=1)]
-
-    # ------------------------------------------------------------------ persistence
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # A net pickled on CUDA loads on the CPU where CUDA is missing (skorch does
-        # the mapping); follow it so inference does not ask for CUDA.
-        device = getattr(self, "device_", None)
-        if device is not None and device.type == "cuda" and not torch.cuda.is_available():
-            self.device_ = torch.device("cpu")
-            self.net_.device = "cpu"
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "net_")

@@ -89,11 +89,13 @@ def plot_reconstructions(estimator, X, n=10, image_shape=None, cmap="gray"):
     X_hat = np.asarray(estimator.reconstruct(X))
     shape = _image_shape(X.shape[1], image_shape)
     n = len(X)
+    # one grey scale for all images, so reconstructions compare with originals
+    vmin, vmax = min(0.0, float(X.min())), max(1.0, float(X.max()))
     fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 2.6), squeeze=False)
     for i in range(n):
         for row, images in enumerate((X, X_hat)):
             ax = axes[row, i]
-            ax.imshow(images[i].reshape(shape), cmap=cmap, vmin=0, vmax=max(1.0, X.max()))
+            ax.imshow(images[i].reshape(shape), cmap=cmap, vmin=vmin, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
     axes[0, 0].set_ylabel("original")
@@ -214,6 +216,15 @@ def plot_confusion_matrix(estimator, X, y, *, normalize=None, ax=None, **kwargs)
     return display.ax_
 
 
+def _history_column(history, key):
+    """Column ``key`` of a history, or ``1 - <prefix>_acc`` for ``<prefix>_error``."""
+    if key in history.columns:
+        return history[key].to_numpy(dtype=float)
+    if key.endswith("_error") and f"{key[: -len('_error')]}_acc" in history.columns:
+        return 1.0 - history[f"{key[: -len('_error')]}_acc"].to_numpy(dtype=float)
+    return None
+
+
 def plot_learning_curve(estimator, keys=("train_loss", "valid_loss"), ax=None, **kwargs):
     """Columns of ``history_`` (loss, accuracy, error...) against the epoch.
 
@@ -223,7 +234,10 @@ def plot_learning_curve(estimator, keys=("train_loss", "valid_loss"), ax=None, *
         Its ``history_`` (one row per epoch), or such a frame.
     keys : str or sequence of str, default=('train_loss', 'valid_loss')
         Columns to draw; missing ones are skipped (``valid_loss`` exists only with a
-        validation split).
+        validation split). ``'<prefix>_error'`` draws ``1 - <prefix>_acc`` when the
+        history records accuracy but not the error, so that
+        ``keys=('train_error', 'valid_error')`` gives the error per epoch of a
+        :class:`skae.EncoderClassifier`.
     ax : matplotlib Axes, default=None
         Axes to draw on; a new figure if ``None``.
     **kwargs
@@ -239,21 +253,22 @@ def plot_learning_curve(estimator, keys=("train_loss", "valid_loss"), ax=None, *
     >>> matplotlib.use("Agg")
     >>> import pandas as pd
     >>> from skae.plotting import plot_learning_curve
-    >>> history = pd.DataFrame({"train_loss": [0.5, 0.3, 0.2]}, index=[1, 2, 3])
-    >>> ax = plot_learning_curve(history)
-    >>> len(ax.lines)
-    1
+    >>> history = pd.DataFrame({"train_acc": [0.5, 0.7, 0.8]}, index=[1, 2, 3])
+    >>> ax = plot_learning_curve(history, keys="train_error")
+    >>> ax.lines[0].get_ydata().round(2).tolist()
+    [0.5, 0.3, 0.2]
     """
     import pandas as pd
 
     history = estimator if isinstance(estimator, pd.DataFrame) else estimator.history_
     keys = [keys] if isinstance(keys, str) else list(keys)
-    present = [k for k in keys if k in history.columns]
+    columns = {key: _history_column(history, key) for key in keys}
+    present = [key for key, column in columns.items() if column is not None]
     if not present:
         raise ValueError(f"None of {keys} is in history_; its columns are {list(history.columns)}.")
     ax = _new_ax(ax)
     for key in present:
-        ax.plot(history.index, history[key].to_numpy(dtype=float), label=key, **kwargs)
+        ax.plot(history.index, columns[key], **{"label": key, **kwargs})
     ax.set_xlabel("epoch")
     ax.set_ylabel(present[0] if len(present) == 1 else "value")
     ax.legend()

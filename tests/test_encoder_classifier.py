@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -17,7 +18,7 @@ from skae import AutoencoderTransformer, EncoderClassifier, per_class_reconstruc
 from .conftest import requires_cuda
 
 AE_PARAMS = dict(
-    latent_dim=16, hidden_layer_sizes=(), lr=1e-2, batch_size=64, max_epochs=30, random_state=0
+    latent_dim=16, hidden_layer_sizes=(), lr=1e-2, batch_size=64, max_epochs=15, random_state=0
 )
 CLF_PARAMS = dict(lr=1e-2, batch_size=64, max_epochs=8, random_state=0)
 
@@ -61,6 +62,16 @@ def test_frozen_encoder_bit_identical(frozen, autoencoder):
         assert torch.equal(got, start)
     assert all(not p.requires_grad for p in frozen.encoder_.parameters())
     assert all(p.requires_grad for p in frozen.head_.parameters())
+
+
+def test_frozen_encoder_stays_in_eval_mode(frozen, finetuned):
+    # nothing inside a frozen encoder may change, running statistics included
+    frozen.module_.train()
+    assert not frozen.encoder_.training and frozen.head_.training
+    finetuned.module_.train()
+    assert finetuned.encoder_.training
+    frozen.module_.eval()
+    finetuned.module_.eval()
 
 
 def test_frozen_encoder_identical_with_weight_decay(data, autoencoder):
@@ -117,6 +128,46 @@ def test_architecture_784_200_10_shape():
     assert [(m.in_features, m.out_features) for m in linears] == [(30, 7), (7, 5), (5, 3)]
 
 
+def test_code_activation_is_not_doubled():
+    # A 30-6-30 autoencoder with sigmoid code units: its code is the hidden layer.
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 30)), rng.integers(0, 3, 40)
+    ae = AutoencoderTransformer(
+        latent_dim=6, hidden_layer_sizes=(), latent_activation="sigmoid", max_epochs=1
+    ).fit(X)
+    codes = ae.transform(X)
+    assert codes.min() > 0 and codes.max() < 1
+    clf = EncoderClassifier(encoder=ae, max_epochs=1, random_state=0).fit(X, y)
+    kinds = [type(m).__name__ for m in clf.module_.modules() if not list(m.children())]
+    assert kinds == ["Identity", "Linear", "Sigmoid", "Linear"]  # no ReLU on top
+
+
+def test_dropout_layers_and_deterministic_prediction(data):
+    X_train, X_test, y_train, _ = data
+    clf = EncoderClassifier(
+        encoder_hidden_layer_sizes=(16, 12),
+        hidden_layer_sizes=(8,),
+        dropout=0.5,
+        input_dropout=0.2,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X_train, y_train)
+    kinds = [type(m).__name__ for m in clf.module_.modules() if not list(m.children())]
+    # input dropout; 64-16-relu-drop-12; relu-drop-8-relu-drop-10
+    assert kinds == [
+        "Dropout", "Linear", "ReLU", "Dropout", "Linear",
+        "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear",
+    ]  # fmt: skip
+    assert clf.module_.input_dropout.p == 0.2
+    assert {m.p for m in clf.module_.modules() if isinstance(m, torch.nn.Dropout)} == {0.2, 0.5}
+    # dropout acts in training only: predictions are deterministic
+    np.testing.assert_array_equal(clf.predict_proba(X_test), clf.predict_proba(X_test))
+    no_dropout = EncoderClassifier(encoder_hidden_layer_sizes=(16, 12), max_epochs=1).fit(
+        X_train, y_train
+    )
+    assert not any(isinstance(m, torch.nn.Dropout) for m in no_dropout.module_.modules())
+
+
 def test_unfitted_encoder_is_pretrained_on_a_clone(data):
     X_train, X_test, y_train, y_test = data
     ae = AutoencoderTransformer(latent_dim=16, max_epochs=3, random_state=0)
@@ -124,6 +175,24 @@ def test_unfitted_encoder_is_pretrained_on_a_clone(data):
     assert not hasattr(ae, "net_")  # the user's object is not fitted
     assert clf.autoencoder_.n_epochs_ == 3
     assert clf.score(X_test, y_test) > 0.8
+
+
+def test_unfitted_encoder_without_seed_is_seeded_by_random_state(data):
+    X_train, X_test, y_train, _ = data
+    ae = AutoencoderTransformer(latent_dim=8, max_epochs=1, random_state=None)
+    a = EncoderClassifier(encoder=ae, max_epochs=1, random_state=0).fit(X_train, y_train)
+    b = EncoderClassifier(encoder=ae, max_epochs=1, random_state=0).fit(X_train, y_train)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+    assert ae.random_state is None
+
+
+def test_frozen_estimator_is_reused_not_refitted(data, autoencoder):
+    # clone() unfits an autoencoder; FrozenEstimator keeps a fitted one across clones
+    X_train, _, y_train, _ = data
+    clf = clone(EncoderClassifier(encoder=FrozenEstimator(autoencoder), **CLF_PARAMS))
+    clf.set_params(freeze_encoder=True, max_epochs=1).fit(X_train, y_train)
+    for got, start in zip(_weights(clf.encoder_), _weights(autoencoder.encoder_), strict=True):
+        assert torch.equal(got, start)
 
 
 def test_input_size_mismatch_raises(autoencoder):
@@ -173,6 +242,26 @@ def test_early_stopping_and_string_labels(data):
     assert clf.score(X_test, names[y_test]) > 0.8
 
 
+def test_early_stopping_keeps_the_best_epoch(data):
+    # Training stops `patience` epochs after the best one and restores its weights:
+    # the same as a run on the same split that stops at the best epoch.
+    X_train, X_test, y_train, _ = data
+    params = dict(
+        encoder_hidden_layer_sizes=(16,),
+        early_stopping=True,
+        patience=3,
+        tol=0.0,
+        lr=0.05,
+        batch_size=64,
+        random_state=0,
+    )
+    clf = EncoderClassifier(max_epochs=60, **params).fit(X_train, y_train)
+    best = int(clf.history_["valid_loss"].idxmin())
+    assert clf.n_epochs_ == best + 3 < 60
+    short = EncoderClassifier(max_epochs=best, **params).fit(X_train, y_train)
+    np.testing.assert_allclose(clf.predict_proba(X_test), short.predict_proba(X_test), rtol=1e-6)
+
+
 def test_sgd_momentum_and_rprop_options(data):
     X_train, _, y_train, _ = data
     clf = EncoderClassifier(optimizer="sgd", max_epochs=1, random_state=0)
@@ -180,10 +269,6 @@ def test_sgd_momentum_and_rprop_options(data):
     assert clf.get_params()["optimizer__momentum"] == 0.9
     clf.fit(X_train, y_train)
     assert clf.net_.optimizer_.param_groups[0]["momentum"] == 0.9
-    try:
-        import skae.optim  # noqa: F401  (written separately; may be absent)
-    except ImportError:
-        pytest.skip("skae.optim.RProp not available")
     rprop = EncoderClassifier(optimizer="rprop", batch_size="full", max_epochs=2, random_state=0)
     assert np.isfinite(rprop.fit(X_train, y_train).history_["train_loss"]).all()
 

@@ -77,6 +77,10 @@ def test_plot_learning_curve(ae, clf):
     assert [line.get_label() for line in ax.lines] == ["train_loss", "valid_loss"]
     ax = plotting.plot_learning_curve(clf, keys="train_acc")
     assert len(ax.lines[0].get_xdata()) == clf.n_epochs_
+    ax = plotting.plot_learning_curve(clf, keys=("train_error", "valid_error"), label="clf")
+    # error = 1 - accuracy; no validation split here, so valid_error is skipped
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), 1 - clf.history_["train_acc"])
+    assert [line.get_label() for line in ax.lines] == ["clf"]
     with pytest.raises(ValueError, match="None of"):
         plotting.plot_learning_curve(clf, keys=("nope",))
 
