@@ -1,0 +1,30 @@
+"""The two exceptions a data problem raises: files missing, or files unusable."""
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A data set's files are missing from the data home and could not be downloaded.
+
+    The message names each missing file, the folder it belongs in and the official
+    URL(s) to get it from, so that it can be placed by hand on a machine without a
+    network.
+
+    See Also
+    --------
+    DatasetFileError : A file is present but unusable.
+    get_data_home : Where the files are looked for.
+    """
+
+
+class DatasetFileError(ValueError):
+    """A data set's file is present but unusable.
+
+    Raised for a truncated or corrupt archive, a wrong IDX magic number, data type or
+    size, a wrong array type or shape in an ``.npz`` file, labels outside the classes, or
+    label and image files of different lengths. The message names the file and the
+    problem; no partial array is ever returned. Delete the file (or fix the data home)
+    and load again to download a fresh copy.
+
+    See Also
+    --------
+    DatasetNotFoundError : A file is missing.
+    """

@@ -1,0 +1,81 @@
+"""Read gzipped IDX files (the MNIST file format), validating their structure."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import numpy as np
+
+from ._errors import DatasetFileError
+
+_UBYTE = 0x08  # IDX type code of unsigned bytes, the only type MNIST-like files use
+
+
+def parse_idx_gz(raw, *, item_shape, path):
+    """Decompress and parse one gzipped IDX file of unsigned bytes.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's content, still gzipped.
+    item_shape : tuple of int
+        Expected shape of one item: ``()`` for labels, ``(28, 28)`` for images.
+    path : path-like
+        The file, named in error messages.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n_items, *item_shape)
+        A read-only view of the decompressed bytes.
+
+    Raises
+    ------
+    DatasetFileError
+        Not gzip, truncated, wrong magic number, type, dimensions or length.
+    """
+    try:
+        buffer = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise DatasetFileError(
+            f"{path} is not a complete gzip file ({exc}); delete it and load again "
+            "to download a fresh copy, or replace it by hand."
+        ) from exc
+    return parse_idx(buffer, item_shape=item_shape, path=path)
+
+
+def parse_idx(buffer, *, item_shape, path):
+    """Parse the bytes of one uncompressed IDX file; see :func:`parse_idx_gz`."""
+    ndim = 1 + len(item_shape)
+    magic = 0x0800 + ndim
+    if len(buffer) < 4 or buffer[:2] != b"\0\0":
+        raise DatasetFileError(
+            f"{path} is not an IDX file: its magic number is "
+            f"{buffer[:4].hex() or 'missing'}, expected {magic:08x}."
+        )
+    if buffer[2] != _UBYTE:
+        raise DatasetFileError(
+            f"{path} holds IDX type code 0x{buffer[2]:02x}, expected 0x{_UBYTE:02x} "
+            "(unsigned bytes)."
+        )
+    if buffer[3] != ndim:
+        raise DatasetFileError(
+            f"{path} has {buffer[3]} dimension(s) (magic number {buffer[:4].hex()}), "
+            f"expected {ndim} (magic number {magic:08x})."
+        )
+    offset = 4 + 4 * ndim
+    if len(buffer) < offset:
+        raise DatasetFileError(f"{path} is truncated inside its IDX header.")
+    shape = tuple(int(n) for n in np.frombuffer(buffer, ">u4", count=ndim, offset=4))
+    if shape[1:] != tuple(item_shape):
+        raise DatasetFileError(
+            f"{path} holds items of shape {shape[1:]}, expected {tuple(item_shape)}."
+        )
+    expected = offset + int(np.prod(shape, dtype=np.int64))
+    if len(buffer) != expected:
+        problem = "truncated" if len(buffer) < expected else "followed by extra bytes"
+        raise DatasetFileError(
+            f"{path} is {problem}: {len(buffer):,} bytes after decompression, expected "
+            f"{expected:,} for an IDX array of shape {shape}."
+        )
+    return np.frombuffer(buffer, np.uint8, offset=offset).reshape(shape)
