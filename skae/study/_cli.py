@@ -1,0 +1,266 @@
+"""The ``skae`` console command: ``skae study [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import skae
+
+from ._data import DATASETS
+from ._errors import StudyError, StudyInterrupted
+from ._registry import CLASSIFIERS, REPRESENTATIONS, representation_names
+from ._runner import (
+    DEFAULT_CLASSIFIERS,
+    DEFAULT_LATENT_SIZES,
+    DEFAULT_REPRESENTATIONS,
+    FIGURE_NAMES,
+    RESULTS_CSV,
+    RESULTS_MD,
+    run_study,
+)
+
+#: exit statuses
+EXIT_USAGE = 2
+EXIT_DATA = 1
+EXIT_INTERRUPTED = 130
+
+#: short headers for the printed table
+_SHORT = {
+    "precision_macro": "precision",
+    "recall_macro": "recall",
+    "reconstruction_mse": "recon_mse",
+    "fit_seconds": "fit_s",
+    "transform_seconds": "transform_s",
+    "classifier_seconds": "clf_s",
+    "n_parameters": "n_params",
+}
+
+
+class _UsageError(Exception):
+    """A command-line mistake found by argparse."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # one line instead of argparse's usage block; main() prints it
+        raise _UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``skae`` argument parser (one sub-command, ``study``)."""
+    parser = _Parser(
+        prog="skae",
+        description="skae: scikit-learn-compatible autoencoders. Commands: study.",
+    )
+    parser.add_argument("--version", action="version", version=f"skae {skae.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    study = commands.add_parser(
+        "study",
+        help="compare representations, latent sizes and classifiers",
+        description=(
+            "Fit each representation at each latent size and seed, train each classifier "
+            "on the codes and print one row per combination (test accuracy, macro "
+            "precision/recall, reconstruction MSE, seconds, parameters). Results, "
+            "figures and what is needed to resume are written to the output folder; "
+            "rerun the same command to resume an interrupted study. With no options: "
+            "digits, PCA, two autoencoders and a VAE, latent sizes 2 8 16, logistic regression."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = study.add_argument
+    add("--dataset", default="digits", help=f"one of: {', '.join(DATASETS)}")
+    add(
+        "-r",
+        "--representations",
+        nargs="+",
+        default=list(DEFAULT_REPRESENTATIONS),
+        metavar="NAME",
+        help="see --list",
+    )
+    add(
+        "-m",
+        "--latent-sizes",
+        nargs="+",
+        default=[str(m) for m in DEFAULT_LATENT_SIZES],
+        metavar="N",
+        help="code sizes",
+    )
+    add(
+        "-c",
+        "--classifiers",
+        nargs="+",
+        default=list(DEFAULT_CLASSIFIERS),
+        metavar="NAME",
+        help=f"any of: {', '.join(CLASSIFIERS)}",
+    )
+    add("--seeds", nargs="+", default=["0"], metavar="N", help="random seeds")
+    add("--n-jobs", type=int, default=None, help="fits run at once (processes); -1: all cores")
+    add("--threads", type=int, default=1, help="torch/BLAS threads per fit")
+    add(
+        "-o",
+        "--output-dir",
+        default=None,
+        help="results folder (default: skae-study/<dataset>, or <dataset>-quick)",
+    )
+    add("--quick", action="store_true", help="smoke-test sizes: 3 epochs, small MNIST subsets")
+    add("--data-home", default=None, help="data home of skae.datasets (default: $SKAE_DATA)")
+    add("--no-download", action="store_true", help="never download missing data files")
+    add("--n-train", default=None, help="first N training images, or 'all'")
+    add("--n-test", default=None, help="first N test images, or 'all'")
+    add("--max-epochs", type=int, default=None, help="epochs of the neural representations")
+    add("--hidden", type=int, nargs="+", default=None, metavar="N", help="encoder hidden sizes")
+    add("--optimizer", default="adam", help="optimizer of the neural representations")
+    add("--lr", type=float, default=None, help="their learning rate")
+    add("--batch-size", default="256", help="their batch size, or 'full'")
+    add("--overwrite", action="store_true", help="replace a study with other settings")
+    add("--no-figures", action="store_true", help="do not draw figures")
+    add("--list", action="store_true", help="list data sets, representations and classifiers")
+    add("-q", "--quiet", action="store_true", help="no progress bar, print only the table")
+    add("-v", "--verbose", action="store_true", help="print a line per finished row")
+    return parser
+
+
+def _split(values) -> list[str]:
+    """``['a,b', 'c']`` -> ``['a', 'b', 'c']``: lists may use spaces or commas."""
+    return [item for value in values for item in str(value).split(",") if item]
+
+
+def _ints(values, what) -> list[int]:
+    out = []
+    for item in _split(values):
+        try:
+            out.append(int(item))
+        except ValueError:
+            raise _UsageError(f"{what} must be integers, got {item!r}") from None
+    return out
+
+
+def _size(value, what, word="all"):
+    if value is None or value == word:
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise _UsageError(f"{what} must be an integer or {word!r}, got {value!r}") from None
+
+
+def _print_list() -> None:
+    print("data sets:")
+    for spec in DATASETS.values():
+        print(f"  {spec.name:14s} {spec.summary}")
+    print("representations:")
+    for name in representation_names():
+        entry = REPRESENTATIONS.get(name)
+        summary = entry.summary if entry else "an ensemble of k ReLU autoencoders"
+        print(f"  {name:14s} {summary}")
+    print("classifiers (after a StandardScaler):")
+    for entry in CLASSIFIERS.values():
+        print(f"  {entry.name:14s} {entry.summary}")
+
+
+def format_table(frame) -> str:
+    """The printed view of a results table (the CSV and Markdown keep every column)."""
+    view = frame.drop(columns=["dataset", "params", "n_train", "n_test"]).rename(columns=_SHORT)
+    return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _study(args) -> int:
+    if args.list:
+        _print_list()
+        return 0
+    output_dir = args.output_dir
+    if output_dir is None:
+        output_dir = Path("skae-study") / (args.dataset + ("-quick" if args.quick else ""))
+    verbose = 0 if args.quiet else (2 if args.verbose else 1)
+    frame = run_study(
+        dataset=args.dataset,
+        representations=_split(args.representations),
+        latent_sizes=_ints(args.latent_sizes, "latent sizes"),
+        classifiers=_split(args.classifiers),
+        seeds=_ints(args.seeds, "seeds"),
+        n_jobs=args.n_jobs,
+        output_dir=output_dir,
+        quick=args.quick,
+        data_home=args.data_home,
+        download=not args.no_download,
+        n_train=_size(args.n_train, "--n-train"),
+        n_test=_size(args.n_test, "--n-test"),
+        max_epochs=args.max_epochs,
+        hidden_layer_sizes=None if args.hidden is None else tuple(args.hidden),
+        optimizer=args.optimizer,
+        lr=args.lr,
+        batch_size=_size(args.batch_size, "--batch-size", word="full"),
+        torch_threads=args.threads,
+        overwrite=args.overwrite,
+        figures=not args.no_figures,
+        verbose=verbose,
+    )
+    print(format_table(frame))
+    if not args.quiet:
+        print()
+        for name, params in dict(zip(frame["representation"], frame["params"])).items():
+            print(f"{name}: {params}")
+        folder = Path(output_dir)
+        figures = [name for name in FIGURE_NAMES if (folder / name).exists()]
+        print(
+            f"\nwrote {RESULTS_CSV}, {RESULTS_MD}"
+            + (f" and {len(figures)} figures" if figures else "")
+            + f" to {folder}"
+        )
+    return 0
+
+
+def _data_errors() -> tuple:
+    try:
+        from skae.datasets import DatasetFileError, DatasetNotFoundError
+    except ImportError:
+        return ()
+    return (DatasetNotFoundError, DatasetFileError)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"skae: error: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv=None) -> int:
+    """Run the ``skae`` command line; return the exit status.
+
+    User errors (bad names or sizes, an unwritable folder, missing data files) print
+    one line ``skae: error: ...`` on stderr and return 2 (1 for data files), Ctrl-C
+    returns 130 after saying how many rows were kept.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments after the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise _UsageError("choose a command: study")
+        return _study(args)
+    except _UsageError as exc:
+        return _fail(f"{exc} (see 'skae study --help')", EXIT_USAGE)
+    except StudyError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except StudyInterrupted as exc:
+        where = f" in '{exc.output_dir}'" if exc.output_dir is not None else ""
+        resume = "; run the same command again to resume" if exc.output_dir is not None else ""
+        print(
+            f"skae: interrupted: kept {exc.n_rows} of {exc.n_total} rows{where}{resume}.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("skae: interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _data_errors() as exc:
+        return _fail(str(exc), EXIT_DATA)

@@ -1,0 +1,31 @@
+"""Exceptions of the study runner."""
+
+from __future__ import annotations
+
+
+class StudyError(ValueError):
+    """A study was asked for something it cannot do (a user error).
+
+    The command line prints its message as one line and exits with status 2.
+    """
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """The study was interrupted (Ctrl-C); the rows finished so far are on disk.
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows of the requested grid saved in ``output_dir`` (including rows from
+        earlier runs).
+    n_total : int
+        Rows in the requested grid.
+    output_dir : pathlib.Path or None
+        The study folder (``None`` when the study did not save anything).
+    """
+
+    def __init__(self, n_rows, n_total, output_dir):
+        super().__init__(f"interrupted after {n_rows} of {n_total} rows")
+        self.n_rows = n_rows
+        self.n_total = n_total
+        self.output_dir = output_dir

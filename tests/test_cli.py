@@ -1,0 +1,155 @@
+"""The ``skae`` command line: ``skae study`` / ``python -m skae study``."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from skae.__main__ import main
+from skae.study import _runner
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = ["study", "--quick", "-r", "pca", "ae-relu", "-m", "2", "4"]
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Run every command in a fresh folder, so the default output folder lands there."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_study_prints_table_writes_files_and_resumes(tmp_path, capsys):
+    assert main(QUICK) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0].split()
+    assert header[:5] == ["representation", "latent_dim", "n_codes", "classifier", "seed"]
+    assert "accuracy" in header and "recon_mse" in header
+    table_lines = out.split("\n\n")[0].splitlines()[1:]
+    assert [line.split()[:2] for line in table_lines] == [
+        ["pca", "2"],
+        ["pca", "4"],
+        ["ae-relu", "2"],
+        ["ae-relu", "4"],
+    ]
+    assert "ae-relu: hidden_layer_sizes=(128,), activation=relu" in out
+    folder = Path("skae-study") / "digits-quick"  # the default output folder
+    assert f"wrote results.csv, results.md and 4 figures to {folder}" in out
+    assert len(pd.read_csv(tmp_path / folder / "results.csv")) == 4
+
+    # a rerun computes nothing and prints the same table
+    assert main([*QUICK, "--no-figures"]) == 0
+    again = capsys.readouterr()
+    assert "resuming: 4 of 4 rows already in" in again.err
+    assert again.out.split("\n\n")[0] == out.split("\n\n")[0]
+
+
+def test_quiet_prints_only_the_table(capsys):
+    assert main(["study", "--quick", "-r", "pca", "-m", "2", "-q", "--no-figures"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 2  # header and one row
+    assert captured.err == ""
+    assert not list(Path("skae-study/digits-quick").glob("*.png"))
+
+
+def test_verbose_prints_a_line_per_row(capsys):
+    assert main(["study", "--quick", "-r", "pca", "-m", "2", "4", "-v", "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert "pca m=2 logreg seed=0: accuracy" in err and "pca m=4 logreg" in err
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["study", "--dataset", "cifar"], 2, "unknown dataset 'cifar'; choose from digits"),
+        (["study", "-r", "pca", "umap"], 2, "unknown representation 'umap'; choose from"),
+        (["study", "-c", "forest"], 2, "unknown classifier 'forest'; choose from logreg"),
+        (["study", "-m", "2", "100"], 2, "latent size 100 is larger than the 64 features"),
+        (["study", "-m", "two"], 2, "latent sizes must be integers, got 'two'"),
+        (["study", "--n-train", "many"], 2, "--n-train must be an integer or 'all'"),
+        (["study", "--n-jobs", "x"], 2, "argument --n-jobs: invalid int value: 'x'"),
+        (["study", "--bogus"], 2, "unrecognized arguments: --bogus"),
+        ([], 2, "choose a command: study"),
+        (["train"], 2, "invalid choice: 'train'"),
+        (["study", "-o", "{blocked}"], 2, "cannot write to output folder"),
+        (
+            ["study", "--dataset", "kmnist", "--data-home", "{empty}", "--no-download"],
+            1,
+            "use dataset 'kmnist-test'",
+        ),
+    ],
+)
+def test_user_errors_are_one_line(args, status, message, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "empty").mkdir()
+    paths = {"{blocked}": str(tmp_path / "a-file" / "study"), "{empty}": str(tmp_path / "empty")}
+    args = [paths.get(a, a) for a in args]
+    assert main(args) == status
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("skae: error: ")
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_interrupt_exits_130_and_keeps_rows(monkeypatch, capsys):
+    append = _runner._StudyFolder.append
+    rows = []
+
+    def interrupting(self, row):
+        if len(rows) == 3:
+            raise KeyboardInterrupt
+        rows.append(row)
+        append(self, row)
+
+    monkeypatch.setattr(_runner._StudyFolder, "append", interrupting)
+    assert main(QUICK) == 130
+    err = capsys.readouterr().err
+    assert "skae: interrupted: kept 3 of 4 rows in 'skae-study/digits-quick'" in err
+    assert "run the same command again to resume" in err
+    assert "Traceback" not in err
+    assert len(pd.read_csv("skae-study/digits-quick/results.csv")) == 3
+
+
+def test_list(capsys):
+    assert main(["study", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("kmnist-test", "pca", "ae-relu", "ae-elu", "logreg", "mlp-sigmoid"):
+        assert f"  {name} " in out
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("skae ")
+    with pytest.raises(SystemExit) as info:
+        main(["study", "--help"])
+    assert info.value.code == 0
+    assert "--latent-sizes" in capsys.readouterr().out
+
+
+def _python_m_skae(*args, cwd):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [sys.executable, "-m", "skae", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_python_m_skae_study(tmp_path):
+    done = _python_m_skae(
+        "study", "--quick", "-r", "pca", "-m", "2", "4", "-q", "--no-figures", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:2] == ["representation", "latent_dim"]
+    assert [line.split()[:2] for line in lines[1:]] == [["pca", "2"], ["pca", "4"]]
+    assert (tmp_path / "skae-study" / "digits-quick" / "results.md").exists()
