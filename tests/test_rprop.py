@@ -171,12 +171,7 @@ def _train(net, optimizer, X, Y, steps, maximize=False, closure=False):
 
 @pytest.mark.parametrize(
     "dtype, maximize, foreach",
-    [
-        (torch.float32, False, False),
-        (torch.float32, False, True),
-        (torch.float64, True, False),
-        (torch.float64, False, True),
-    ],
+    [(torch.float32, False, False), (torch.float32, False, True), (torch.float64, True, True)],
 )
 def test_irprop_minus_equals_torch_rprop_bit_for_bit(dtype, maximize, foreach):
     gen = torch.Generator().manual_seed(0)
@@ -186,7 +181,7 @@ def test_irprop_minus_equals_torch_rprop_bit_for_bit(dtype, maximize, foreach):
     settings = dict(lr=0.03, etas=(0.4, 1.3), step_sizes=(1e-5, 0.5), maximize=maximize)
     opt_ours = RProp(ours.parameters(), variant="irprop-", foreach=foreach, **settings)
     opt_theirs = torch.optim.Rprop(theirs.parameters(), foreach=foreach, **settings)
-    for _ in range(150):
+    for _ in range(120):
         _train(ours, opt_ours, X, Y, 1, maximize)
         _train(theirs, opt_theirs, X, Y, 1, maximize)
         for p, q in zip(ours.parameters(), theirs.parameters()):
@@ -334,8 +329,8 @@ def test_sparse_gradients_rejected():
 
 
 # ------------------------------------------------------------------ training through skae
-@pytest.mark.parametrize("batch_size", ["full", 600])
-def test_autoencoder_with_rprop_learns_digits(digits, batch_size):
+@pytest.mark.parametrize("batch_size, epochs", [("full", 20), (600, 10)])
+def test_autoencoder_with_rprop_learns_digits(digits, batch_size, epochs):
     X, _ = digits
     ae = AutoencoderTransformer(
         latent_dim=8,
@@ -343,14 +338,15 @@ def test_autoencoder_with_rprop_learns_digits(digits, batch_size):
         optimizer="rprop",
         lr=1e-2,
         batch_size=batch_size,
-        max_epochs=30,
+        max_epochs=epochs,
         random_state=0,
     ).fit(X)
     assert isinstance(ae.net_.optimizer_, RProp)
     assert ae.net_.optimizer_.param_groups[0]["variant"] == "irprop+"
     losses = ae.history_["train_loss"].to_numpy()
-    assert losses[-1] < 0.5 * losses[0]
-    assert ae.score(X) > -0.06  # per-pixel MSE; the data's variance is about 0.1
+    assert losses[-1] < 0.3 * losses[0]
+    # per-pixel MSE; predicting the mean image scores minus the mean variance, -0.073
+    assert ae.score(X) > -0.06
 
 
 def test_grid_search_over_variant(digits):

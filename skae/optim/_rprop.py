@@ -312,12 +312,12 @@ def _single_tensor_rprop(
             param.addcmul_(direction, step_size, value=-1)
             continue
         prev_update = prev_updates[i]
-        update = direction.mul_(step_size).neg_()
         if variant == "irprop+":
             # revert only where the sign changed *and* the loss went up
             changed.logical_and_(error > prev_losses[i])
             prev_losses[i].copy_(error)
-        torch.where(changed, prev_update.neg(), update, out=prev_update)
+        # dw_t = -(dw_{t-1} where reverted, else sign(g_t) * Delta_t): one negation
+        torch.where(changed, prev_update, direction.mul_(step_size), out=prev_update).neg_()
         param.add_(prev_update)
 
 
@@ -365,15 +365,14 @@ def _multi_tensor_rprop(
         torch._foreach_addcmul_(params, directions, step_sizes, value=-1)
         return
 
-    updates = directions
-    torch._foreach_mul_(updates, step_sizes)
-    torch._foreach_neg_(updates)
+    torch._foreach_mul_(directions, step_sizes)
     if variant == "irprop+":
         for changed, prev_loss in zip(sign_changed, prev_losses):
             changed.logical_and_(error > prev_loss)
         torch._foreach_copy_(prev_losses, [error] * len(prev_losses))
-    for prev_update, update, revert in zip(prev_updates, updates, sign_changed):
-        torch.where(revert, prev_update.neg(), update, out=prev_update)
+    for prev_update, step, revert in zip(prev_updates, directions, sign_changed):
+        torch.where(revert, prev_update, step, out=prev_update)
+    torch._foreach_neg_(prev_updates)
     torch._foreach_add_(params, prev_updates)
 
 
