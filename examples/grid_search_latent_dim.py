@@ -25,7 +25,7 @@ pipe = Pipeline(
         ("clf", LogisticRegression(max_iter=1000)),
     ]
 )
-param_grid = {"ae__latent_dim": [2, 8, 16], "ae__lr": [1e-3, 3e-3]}
+param_grid = {"ae__latent_dim": [2, 8, 16], "ae__lr": [1e-3, 1e-2]}
 search = GridSearchCV(pipe, param_grid, cv=3, n_jobs=1)
 search.fit(X_train, y_train)
 

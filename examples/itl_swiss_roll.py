@@ -17,13 +17,16 @@ X, y = load_digits(return_X_y=True)
 X = X / 16.0
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
 
-itl = ITLAutoencoder(latent_dim=2, prior="swiss_roll", lambda_=1.0, max_epochs=30, random_state=0)
+# Batches of 500 give the divergence enough samples; lr=1e-2 converges in 100 epochs.
+itl = ITLAutoencoder(
+    latent_dim=2, prior="swiss_roll", batch_size=500, lr=1e-2, max_epochs=100, random_state=0
+)
 Z_train = itl.fit_transform(X_train, y_train)  # semi-supervised: labels pick segments
 Z_test = itl.transform(X_test)  # no labels needed at transform time
 
 print(itl.history_[["train_loss", "train_recon", "train_csd"]].tail(3).round(4))
 knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y_train)
-print("1-NN accuracy on the 2-D code:", round(knn.score(Z_test, y_test), 3))
+print("5-NN accuracy on the 2-D codes of held-out digits:", round(knn.score(Z_test, y_test), 3))
 
 try:
     import matplotlib

@@ -241,13 +241,22 @@ class ITLAutoencoder(BaseAutoencoder):
     batch_size : int, -1 or 'full', default=1000
         Large batches give the divergence estimate enough samples (the study used 1000).
     max_epochs : int, default=50
+        Number of passes over the training data.
     early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when the validation loss
+        has not improved by ``tol`` for ``patience`` epochs; the best weights are kept.
     validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
     patience : int, default=10
+        Epochs without improvement before stopping.
     tol : float, default=1e-4
+        Minimum absolute improvement of the validation loss.
     callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks.
     verbose : int, default=0
+        0 is silent, 1 prints skorch's per-epoch table, 2 adds a progress bar.
     device : str, default='cpu'
+        'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and the prior draws.
 
