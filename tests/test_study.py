@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from skae.study import (
-    COLUMNS,
     StudyError,
     StudyInterrupted,
     _runner,
@@ -18,6 +17,7 @@ from skae.study import (
     plot_study,
     run_study,
 )
+from skae.study._runner import COLUMNS
 
 from .conftest import SHARED_DATA
 

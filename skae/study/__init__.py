@@ -13,13 +13,9 @@ from ._data import DATASETS, StudyData, load_study_data
 from ._errors import StudyError, StudyInterrupted
 from ._figures import plot_study
 from ._registry import CLASSIFIERS, representation_names
-from ._runner import COLUMNS, KEY_COLUMNS, load_predictions, n_trainable_parameters, run_study
+from ._runner import load_predictions, n_trainable_parameters, run_study
 
 __all__ = [
-    "CLASSIFIERS",
-    "COLUMNS",
-    "DATASETS",
-    "KEY_COLUMNS",
     "StudyData",
     "StudyError",
     "StudyInterrupted",

@@ -56,7 +56,23 @@ DATASETS = {
 
 @dataclass
 class StudyData:
-    """Train and test arrays of a study and how they were made."""
+    """Train and test arrays of a study and how they were made.
+
+    Parameters
+    ----------
+    X_train : ndarray of shape (n_train, n_features), dtype float32
+        Training images, one per row, in [0, 1].
+    y_train : ndarray of shape (n_train,)
+        Their class labels.
+    X_test : ndarray of shape (n_test, n_features), dtype float32
+        Test images.
+    y_test : ndarray of shape (n_test,)
+        Their class labels.
+    image_shape : tuple of int
+        ``(height, width)`` of one image.
+    protocol : str
+        One sentence describing the split, quoted in the study's tables.
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -95,7 +111,7 @@ def load_study_data(
     Parameters
     ----------
     name : str
-        A key of :data:`DATASETS`.
+        A data set name, one of :func:`skae.study.dataset_names`.
     n_train, n_test : int, 'all' or None, default=None
         Rows kept from each set.
     quick : bool, default=False

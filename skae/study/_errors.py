@@ -13,15 +13,18 @@ class StudyError(ValueError):
 class StudyInterrupted(KeyboardInterrupt):
     """The study was interrupted (Ctrl-C); the rows finished so far are on disk.
 
-    Attributes
+    A :class:`KeyboardInterrupt`, so code that stops on Ctrl-C keeps doing so.
+
+    Parameters
     ----------
     n_rows : int
-        Rows of the requested grid saved in ``output_dir`` (including rows from
-        earlier runs).
+        Rows of the requested grid finished (and, with an output folder, saved),
+        including rows from earlier runs; kept as the attribute ``n_rows``.
     n_total : int
-        Rows in the requested grid.
+        Rows in the requested grid (attribute ``n_total``).
     output_dir : pathlib.Path or None
-        The study folder (``None`` when the study did not save anything).
+        The study folder, ``None`` when the study saved nothing (attribute
+        ``output_dir``).
     """
 
     def __init__(self, n_rows, n_total, output_dir):

@@ -11,6 +11,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# imported here, not in the factories, so that a row's classifier_seconds does not
+# include a first import
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
 import skae
 
 from ._errors import StudyError
@@ -84,8 +93,6 @@ def _short(value) -> str:
 
 
 def _pca(settings, latent_dim, seed):
-    from sklearn.decomposition import PCA
-
     return PCA(n_components=latent_dim, random_state=seed)
 
 
@@ -188,7 +195,24 @@ def _kae_representation(k: int) -> Representation:
 
 
 def representation_names(available_only: bool = True) -> list[str]:
-    """Names accepted by :func:`get_representation` (``kae<k>`` shown as ``kae3``)."""
+    """Representation names a study accepts.
+
+    Parameters
+    ----------
+    available_only : bool, default=True
+        Leave out the representations whose estimator this version of skae lacks.
+
+    Returns
+    -------
+    names : list of str
+        ``kae<k>`` (any k >= 1) appears as ``'kae<k> (e.g. kae3)'``.
+
+    Examples
+    --------
+    >>> from skae.study import representation_names
+    >>> representation_names()[:3]
+    ['pca', 'ae-linear', 'ae-sigmoid']
+    """
     names = [r.name for r in _REPRESENTATIONS if r.available() or not available_only]
     if not available_only or hasattr(skae, "KAutoencoderTransformer"):
         names.append("kae<k> (e.g. kae3)")
@@ -213,21 +237,15 @@ def get_representation(name: str) -> Representation:
 
 # ---------------------------------------------------------------------- classifiers
 def _logreg(seed):
-    from sklearn.linear_model import LogisticRegression
-
     return LogisticRegression(max_iter=1000)
 
 
 def _svc(seed):
-    from sklearn.svm import SVC
-
     return SVC(random_state=seed)
 
 
 def _mlp(activation):
     def build(seed):
-        from sklearn.neural_network import MLPClassifier
-
         return MLPClassifier(
             hidden_layer_sizes=(100,), activation=activation, max_iter=300, random_state=seed
         )
@@ -245,9 +263,6 @@ class Classifier:
 
     def make(self, seed: int):
         """A pipeline: StandardScaler (codes have arbitrary scales), then the classifier."""
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
         return make_pipeline(StandardScaler(), self.build(seed))
 
 
