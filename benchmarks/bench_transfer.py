@@ -3,7 +3,7 @@
 In one run, on the official MNIST split (60,000 training, 10,000 test images):
 
 1. Autoencoders, the studies' 784-200-784: one hidden layer of 200 sigmoid units (the
-   code), sigmoid outputs, mean squared error, Adam (lr 1e-3, batch 128,
+   code), sigmoid outputs, mean squared error, Adam (lr 3e-3, batch 128,
    ``--ae-epochs`` epochs, no early stopping). ``AE all`` is trained on all training
    images, ``AE 0-4`` on the training images of digits 0-4 only. Both are evaluated per
    digit on the 10,000 test images (for ``AE 0-4``: seen digits 0-4, unseen 5-9).
@@ -127,7 +127,7 @@ def study_autoencoder(epochs: int, seed: int) -> AutoencoderTransformer:
         output_activation="sigmoid",
         loss="mse",
         optimizer="adam",
-        lr=1e-3,
+        lr=3e-3,
         batch_size=128,
         max_epochs=epochs,
         random_state=seed,

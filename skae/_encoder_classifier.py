@@ -76,6 +76,17 @@ class EncoderClassifierModule(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(self.input_dropout(x)))
 
+    @torch.no_grad()
+    def constrain_max_norm(self, max_norm: float) -> None:
+        """Scale each trainable hidden unit's incoming weight vector to norm <= ``max_norm``.
+
+        The output layer (the last ``Linear``) and frozen layers are left alone.
+        """
+        trainable = [m for m in self.modules() if isinstance(m, nn.Linear)]
+        for layer in trainable[:-1]:
+            if layer.weight.requires_grad:
+                layer.weight.renorm_(2, 0, max_norm)
+
 
 class ClassifierNet(NeuralNet):
     """skorch net on logits: cross-entropy loss, accuracy per epoch, frozen parameters kept out.
@@ -83,7 +94,19 @@ class ClassifierNet(NeuralNet):
     Records ``train_acc``/``valid_acc`` per epoch from the batches already computed
     (no extra pass over the data), and hands the optimizer only the parameters that
     require a gradient, so that frozen ones are never touched (weight decay included).
+    With ``max_norm``, every update is followed by the max-norm constraint of
+    :meth:`EncoderClassifierModule.constrain_max_norm`.
     """
+
+    def __init__(self, module, criterion, *, max_norm=None, **kwargs):
+        super().__init__(module, criterion, **kwargs)
+        self.max_norm = max_norm
+
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        if self.max_norm is not None:
+            self.module_.constrain_max_norm(self.max_norm)
+        return step
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = super().get_loss(y_pred, y_true, X=X, training=training)
@@ -150,7 +173,12 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         Dropout probability after every hidden activation: the code and the head's
         hidden layers, and the layers inside a trainable encoder.
     input_dropout : float in [0, 1), default=0.0
-        Dropout probability on the inputs (20% of the pixels in Hinton et al.).
+        Dropout probability on the inputs (20% of the pixels in [2]_).
+    max_norm : float or None, default=None
+        Max-norm regularisation [3]_: after every update, each trainable hidden unit
+        whose incoming weight vector has an L2 norm above ``max_norm`` has it scaled
+        down to ``max_norm`` (the output layer is not constrained). Often combined
+        with dropout; ``None`` leaves the weights free.
     optimizer : str or torch.optim.Optimizer subclass, default='adam'
         One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
         (:class:`skae.optim.RProp`), 'torch_rprop', or an optimizer class.
@@ -219,6 +247,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     .. [2] G. E. Hinton, N. Srivastava, A. Krizhevsky, I. Sutskever and
        R. R. Salakhutdinov, "Improving neural networks by preventing co-adaptation of
        feature detectors", arXiv:1207.0580, 2012.
+    .. [3] N. Srivastava, G. Hinton, A. Krizhevsky, I. Sutskever and R. Salakhutdinov,
+       "Dropout: a simple way to prevent neural networks from overfitting", Journal of
+       Machine Learning Research 15, 2014.
 
     Examples
     --------
@@ -244,6 +275,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
         **TRAINING_PARAMETER_CONSTRAINTS,
     }
 
@@ -256,6 +288,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         activation="relu",
         dropout=0.0,
         input_dropout=0.0,
+        max_norm=None,
         optimizer="adam",
         optimizer_kwargs=None,
         lr=1e-3,
@@ -277,6 +310,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.activation = activation
         self.dropout = dropout
         self.input_dropout = input_dropout
+        self.max_norm = max_norm
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.lr = lr
@@ -356,6 +390,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         return ClassifierNet(
             module=self._build_module(n_features),
             criterion=nn.CrossEntropyLoss,
+            max_norm=self.max_norm,
             **self._skorch_params(device, valid_set),
         )
 

@@ -89,6 +89,27 @@ def test_frozen_encoder_identical_with_weight_decay(data, autoencoder):
         assert torch.equal(got, start)
 
 
+def test_max_norm_constrains_trainable_hidden_units_only(data, autoencoder):
+    X_train, _, y_train, _ = data
+    clf = EncoderClassifier(
+        encoder_hidden_layer_sizes=(16,),
+        hidden_layer_sizes=(8,),
+        max_norm=0.5,
+        lr=0.05,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X_train, y_train)
+    first, second, output = [m for m in clf.module_.modules() if isinstance(m, torch.nn.Linear)]
+    for layer in (first, second):
+        assert layer.weight.norm(dim=1).max() <= 0.5 + 1e-6
+    assert output.weight.norm(dim=1).max() > 0.5  # the softmax layer is free
+    frozen = EncoderClassifier(
+        encoder=autoencoder, freeze_encoder=True, max_norm=1e-3, max_epochs=1, random_state=0
+    ).fit(X_train, y_train)
+    for got, start in zip(_weights(frozen.encoder_), _weights(autoencoder.encoder_), strict=True):
+        assert torch.equal(got, start)
+
+
 def test_finetuned_encoder_changes_and_user_autoencoder_untouched(finetuned, autoencoder):
     before = autoencoder.encoder_[0].weight
     assert not torch.equal(finetuned.encoder_[0].weight, before)
