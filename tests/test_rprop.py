@@ -19,6 +19,15 @@ from .conftest import requires_cuda
 ETAS = (0.5, 1.2)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny tensors: waking a second thread costs more than the arithmetic."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # ------------------------------------------------------------------ scripted problems
 def run_scripted(grads, losses=None, foreach=None, **kwargs):
     """Step an RProp over scripted gradients (and losses); return the weights after each step.

@@ -49,7 +49,7 @@ class RProp(Optimizer):
     ----------
     params : iterable of torch.Tensor or dict
         Parameters to optimise, or dicts defining parameter groups (each group may
-        override ``lr``, ``etas``, ``step_sizes``, ``variant`` and ``maximize``).
+        override any of the arguments below).
     lr : float, default=0.01
         The initial step size :math:`\Delta_0` of every weight. It is read once, when
         a parameter's state is created; changing it later (for example with a
@@ -64,6 +64,11 @@ class RProp(Optimizer):
     maximize : bool, default=False
         Maximise the objective instead of minimising it (the gradient's sign is
         flipped, and for ``'irprop+'`` "the loss went up" means it went down).
+    foreach : bool or None, default=None
+        Update with multi-tensor ``torch._foreach_*`` kernels (True) or one tensor at
+        a time (False); None, as in torch, chooses foreach on accelerators and the
+        per-tensor loop on the CPU, where finishing one tensor before the next keeps
+        it in cache. Both give the same numbers.
 
     Attributes
     ----------
@@ -72,7 +77,8 @@ class RProp(Optimizer):
         :math:`g_{t-1}`, zeroed after sign changes where the variant says so, and
         negated when maximising), ``step_size`` (:math:`\Delta`); for the ``'+'``
         variants also ``prev_update`` (the last weight change :math:`\Delta w_{t-1}`)
-        and for ``'irprop+'`` ``prev_loss`` (:math:`E_{t-1}`).
+        and for ``'irprop+'`` ``prev_loss`` (:math:`E_{t-1}`, in the parameter's
+        dtype; :math:`+\infty` before the first step).
 
     See Also
     --------
@@ -84,12 +90,19 @@ class RProp(Optimizer):
     objective. With mini-batches ("batch RProp", here the mean gradient of each
     mini-batch) sign changes also come from sampling noise, which shrinks the step
     sizes, and for ``'irprop+'`` :math:`E_t` and :math:`E_{t-1}` are losses of
-    different batches. Large batches work; small ones do not.
+    different batches. Large batches (hundreds to thousands of samples) work for a
+    bounded number of epochs; small ones shrink the step sizes to
+    :math:`\Delta_{\min}` quickly.
 
-    Updates run with ``torch._foreach_*`` operations over the parameters of a group
-    that share a device and dtype (fused kernels on CUDA); element-wise selections
-    (``torch.where``) run per tensor. Complex parameters are treated as pairs of
-    real numbers. Sparse gradients are not supported.
+    After a sign change the papers leave :math:`\Delta w_t` unset: it is never read,
+    because the stored zero gradient sends the next step to the "otherwise" case.
+    Here ``prev_update`` holds the change actually made (:math:`-\Delta w_{t-1}` after
+    a revert, 0 when iRprop+ does not revert).
+
+    With ``foreach``, updates run as ``torch._foreach_*`` operations over the
+    parameters of a group that share a device and dtype; element-wise selections
+    (``torch.where``) run per tensor in both paths. Complex parameters are treated
+    as pairs of real numbers, as in torch. Sparse gradients are not supported.
 
     References
     ----------
@@ -157,8 +170,8 @@ class RProp(Optimizer):
         Parameters
         ----------
         param_group : dict
-            ``params`` and optionally ``lr``, ``etas``, ``step_sizes``, ``variant``
-            and ``maximize``.
+            ``params`` and optionally ``lr``, ``etas``, ``step_sizes``, ``variant``,
+            ``maximize`` and ``foreach``.
         """
         super().add_param_group(param_group)
         _check_hyperparameters(self.param_groups[-1])
