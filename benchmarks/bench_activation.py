@@ -21,7 +21,7 @@ The checkpoints are taken inside one training run per model by a skorch callback
 evaluates the test set after exactly k steps (its evaluation time is not counted).
 
 Run: ``python benchmarks/bench_activation.py [--steps 10000 30000 50000]
-[--scatter-steps 10000] [--n-jobs 2] [--threads 1] [--quick]``.
+[--scatter-steps 10000] [--n-jobs 2] [--threads 1] [--device cpu] [--quick]``.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ class StepCheckpoints(Callback):
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if not training:
             return
+        if str(net.device).startswith("cuda"):
+            torch.cuda.synchronize()  # time the step, not its launch
         self.train_seconds_ += time.perf_counter() - self._last
         self.step_ += 1
         if self.step_ not in self.steps:
@@ -84,8 +86,8 @@ class StepCheckpoints(Callback):
         module.eval()
         with torch.inference_mode():
             parts = [
-                module.decode(module.encode(torch.from_numpy(self.X_test[i : i + EVAL_CHUNK])))
-                for i in range(0, len(self.X_test), EVAL_CHUNK)
+                module.decode(module.encode(torch.from_numpy(chunk).to(net.device))).cpu()
+                for chunk in np.array_split(self.X_test, max(1, len(self.X_test) // EVAL_CHUNK))
             ]
         module.train()
         recon = torch.cat(parts).numpy()
@@ -101,8 +103,9 @@ class StepCheckpoints(Callback):
             raise KeyboardInterrupt
 
 
-def make_model(name, latent_dim, max_epochs, callback, seed):
+def make_model(name, latent_dim, max_epochs, callback, seed, device):
     common = dict(
+        device=device,
         latent_dim=latent_dim,
         hidden_layer_sizes=HIDDEN,
         batch_size=BATCH,
@@ -120,12 +123,12 @@ def make_model(name, latent_dim, max_epochs, callback, seed):
     return VAETransformer(architecture="conv", image_shape=(28, 28), **common)
 
 
-def train(name, latent_dim, steps, X_train, X_test, threads, seed):
+def train(name, latent_dim, steps, X_train, X_test, threads, seed, device):
     """Train one model to ``max(steps)`` steps; its checkpoints and test codes."""
     torch.set_num_threads(threads)
     callback = StepCheckpoints(steps, X_test)
     max_epochs = math.ceil(max(steps) / math.ceil(len(X_train) / BATCH))
-    model = make_model(name, latent_dim, max_epochs, callback, seed).fit(X_train)
+    model = make_model(name, latent_dim, max_epochs, callback, seed, device).fit(X_train)
     codes = model.transform(X_test) if latent_dim == 2 else None
     last = callback.records_[-1]
     print(
@@ -179,6 +182,7 @@ def main(argv=None):
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per model")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (all models)")
     parser.add_argument(
         "--quick", action="store_true", help="20/40 steps, 1,000 training and 1,000 test images"
     )
@@ -199,7 +203,8 @@ def main(argv=None):
     jobs += [(name, 2, [scatter_steps]) for name in args.models if scatter_steps > 0]
     start = time.perf_counter()
     results = Parallel(n_jobs=args.n_jobs)(
-        delayed(train)(name, m, s, X_train, X_test, args.threads, args.seed) for name, m, s in jobs
+        delayed(train)(name, m, s, X_train, X_test, args.threads, args.seed, args.device)
+        for name, m, s in jobs
     )
     minutes = (time.perf_counter() - start) / 60
 
@@ -240,7 +245,7 @@ def main(argv=None):
         f"Encoder 784-{HIDDEN[0]}-{HIDDEN[1]}-5, mirrored decoder; Adam lr {LR}, batch "
         f"{BATCH}; test MSE per pixel after {', '.join(f'{s:,}' for s in steps)} steps "
         f"(columns mse_<steps>; PCA's closed-form value is repeated); train_seconds and "
-        f"ms_per_step exclude evaluation; n_jobs={args.n_jobs}; seed {args.seed}; wall "
+        f"ms_per_step exclude evaluation; device {args.device}; n_jobs={args.n_jobs}; seed {args.seed}; wall "
         f"time {minutes:.1f} min",
         threads=args.threads,
     )
