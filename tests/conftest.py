@@ -15,6 +15,10 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if SHARED_DATA.is_dir():
     os.environ.setdefault("SKAE_DATA", str(SHARED_DATA))
 
+# The test networks are tiny: one torch thread is several times faster than two
+# threads fighting over two cores (and leaves a core to parallel GridSearchCV workers).
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _fixed_seeds():
