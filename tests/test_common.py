@@ -2,7 +2,13 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer, EncoderClassifier, ITLAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    EncoderClassifier,
+    ITLAutoencoder,
+    KAutoencoderTransformer,
+    VAETransformer,
+)
 
 # Cheap settings: the checks fit dozens of times on tiny data.
 ESTIMATORS = [
@@ -18,6 +24,34 @@ ESTIMATORS = [
     # random-init baseline, tiny; lr/batch high enough to pass the accuracy checks
     EncoderClassifier(
         encoder_hidden_layer_sizes=(8,), lr=0.05, batch_size=32, max_epochs=3, random_state=0
+    ),
+    KAutoencoderTransformer(
+        AutoencoderTransformer(hidden_layer_sizes=(8,), max_epochs=2),
+        n_autoencoders=2,
+        latent_dim=2,
+        random_state=0,
+    ),
+    # The checks use data outside [0, 1], hence the squared-error likelihood.
+    VAETransformer(
+        latent_dim=2,
+        hidden_layer_sizes=(8,),
+        loss="mse",
+        output_activation="linear",
+        max_epochs=2,
+        random_state=0,
+    ),
+    # The checks' feature counts are arbitrary: a 1 x n_features "image" (one -1 entry
+    # is inferred) runs the convolutional path on any of them.
+    VAETransformer(
+        latent_dim=2,
+        architecture="conv",
+        image_shape=(1, 1, -1),
+        conv_channels=(4,),
+        hidden_layer_sizes=(),
+        loss="mse",
+        output_activation="linear",
+        max_epochs=2,
+        random_state=0,
     ),
 ]
 
