@@ -9,11 +9,13 @@ stopped. The console command ``skae study`` (or ``python -m skae study``) runs t
 same thing; see the user guide page "Running a study".
 """
 
+from ._cell import n_trainable_parameters
 from ._data import DATASETS, StudyData, load_study_data
 from ._errors import StudyError, StudyInterrupted
 from ._figures import plot_study
+from ._folder import load_predictions
 from ._registry import CLASSIFIERS, representation_names
-from ._runner import load_predictions, n_trainable_parameters, run_study
+from ._runner import run_study
 
 __all__ = [
     "StudyData",

@@ -10,16 +10,10 @@ import skae
 
 from ._data import DATASETS
 from ._errors import StudyError, StudyInterrupted
+from ._folder import FIGURE_NAMES, RESULTS_CSV, RESULTS_MD
+from ._plan import DEFAULT_CLASSIFIERS, DEFAULT_LATENT_SIZES, DEFAULT_REPRESENTATIONS
 from ._registry import CLASSIFIERS, REPRESENTATIONS, representation_names
-from ._runner import (
-    DEFAULT_CLASSIFIERS,
-    DEFAULT_LATENT_SIZES,
-    DEFAULT_REPRESENTATIONS,
-    FIGURE_NAMES,
-    RESULTS_CSV,
-    RESULTS_MD,
-    run_study,
-)
+from ._runner import run_study
 
 #: exit statuses
 EXIT_USAGE = 2

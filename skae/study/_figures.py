@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._runner import (
+from ._folder import (
     CONFIG_JSON,
     FITS_DIR,
     PREDICTIONS_DIR,

@@ -1,87 +1,34 @@
-"""The study runner: a grid of representations x latent sizes x classifiers x seeds.
+"""The study runner: :func:`run_study` and the loop over the cells of its grid.
 
-Each representation is fitted once per (latent size, seed) and its codes feed every
-classifier. Finished rows are appended to ``results.csv`` as they come, with the test
-predictions and a few reconstructions beside them, so that an interrupted study keeps
-its rows and a rerun in the same folder computes only what is missing.
+A study is a grid of representations x latent sizes x classifiers x seeds. Each
+representation is fitted once per (latent size, seed) and its codes feed every
+classifier (``_cell``). The cells run here one after the other or in joblib
+workers; every finished row goes to the study folder at once (``_folder``), so
+that an interrupted study keeps its rows and a rerun in the same folder computes only
+what is missing. Arguments are checked up front by ``_plan``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import datetime as _dt
-import json
-import math
-import os
-import shutil
-import signal
 import sys
-import threading
-import time
-import warnings
-from dataclasses import dataclass
-from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-import skae
-
-from ._data import DATASETS, StudyData, load_study_data
-from ._errors import StudyError, StudyInterrupted
-from ._registry import (
-    ModelSettings,
-    get_classifier,
-    get_representation,
+from ._cell import _INTERRUPT, _limited_threads, _run_cell
+from ._data import StudyData, load_study_data
+from ._errors import StudyInterrupted
+from ._folder import COLUMNS, TEST_LABELS, _StudyFolder, row_id, row_key
+from ._plan import (
+    DEFAULT_CLASSIFIERS,
+    DEFAULT_LATENT_SIZES,
+    DEFAULT_REPRESENTATIONS,
+    _Plan,
+    make_plan,
 )
 
-#: columns of a result row, in order
-COLUMNS = (
-    "dataset",
-    "representation",
-    "params",
-    "latent_dim",
-    "n_codes",
-    "classifier",
-    "seed",
-    "accuracy",
-    "precision_macro",
-    "recall_macro",
-    "reconstruction_mse",
-    "fit_seconds",
-    "transform_seconds",
-    "classifier_seconds",
-    "n_parameters",
-    "n_train",
-    "n_test",
-)
-#: the columns that identify a row; a rerun skips the keys already in results.csv
-KEY_COLUMNS = ("dataset", "representation", "params", "latent_dim", "classifier", "seed")
 
-DEFAULT_REPRESENTATIONS = ("pca", "ae-relu", "ae-sigmoid", "vae")
-DEFAULT_LATENT_SIZES = (2, 8, 16)
-DEFAULT_CLASSIFIERS = ("logreg",)
-
-#: epochs of the neural representations when ``max_epochs`` is not given
-DEFAULT_EPOCHS = {"digits": 100}
-DEFAULT_EPOCHS_IMAGES = 20
-QUICK_EPOCHS = 3
-#: hidden layers when ``hidden_layer_sizes`` is not given, by number of features
-DEFAULT_HIDDEN = {64: (128,), 784: (256,)}
-#: test images whose reconstructions are kept for the figures
-N_SHOWN = 10
-
-RESULTS_CSV = "results.csv"
-RESULTS_MD = "results.md"
-CONFIG_JSON = "study.json"
-TEST_LABELS = "test_labels.npy"
-FITS_DIR = "fits"
-PREDICTIONS_DIR = "predictions"
-
-
-# ---------------------------------------------------------------------- public API
 def run_study(
     dataset="digits",
     representations=DEFAULT_REPRESENTATIONS,
@@ -225,7 +172,7 @@ def run_study(
     >>> bool(table["accuracy"].iloc[0] > 0.5)
     True
     """
-    plan = _plan(
+    plan = make_plan(
         dataset,
         representations,
         latent_sizes,
@@ -263,573 +210,17 @@ def run_study(
     return _execute(plan, data, folder, figures=figures)
 
 
-# ---------------------------------------------------------------------- planning
-@dataclass
-class _Cell:
-    """One representation fit and the classifiers that still need its codes."""
-
-    representation: str
-    params: str
-    latent_dim: int
-    seed: int
-    classifiers: list
-
-    @property
-    def fit_id(self) -> str:
-        return f"{self.representation}_m{self.latent_dim}_s{self.seed}"
-
-
-def _names(values, what, check):
-    if isinstance(values, str):
-        values = [values]
-    try:
-        values = list(dict.fromkeys(values))
-    except TypeError:
-        raise StudyError(f"{what} must be a list of names, got {values!r}.") from None
-    if not values:
-        raise StudyError(f"{what} must not be empty.")
-    for value in values:
-        check(value)
-    return values
-
-
-def _integers(values, what, minimum):
-    if isinstance(values, Integral):
-        values = [values]
-    try:
-        values = list(dict.fromkeys(values))
-    except TypeError:
-        raise StudyError(f"{what} must be a list of integers, got {values!r}.") from None
-    if not values:
-        raise StudyError(f"{what} must not be empty.")
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-            raise StudyError(f"{what} must be integers >= {minimum}, got {value!r}.")
-    return [int(v) for v in values]
-
-
-def _positive(value, what, *, allow_all=False, allow_none=True):
-    if value is None and allow_none:
-        return None
-    if allow_all and value == "all":
-        return value
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        options = ["a positive integer", *(["'all'"] if allow_all else [])]
-        options += ["None"] if allow_none else []
-        raise StudyError(f"{what} must be {' or '.join(options)}, got {value!r}.")
-    return int(value)
-
-
-@dataclass
-class _Plan:
-    dataset: str
-    representations: list
-    latent_sizes: list
-    classifiers: list
-    seeds: list
-    n_jobs: int
-    output_dir: Path | None
-    quick: bool
-    settings: ModelSettings
-    torch_threads: int
-    verbose: int
-
-    def check_data(self, data: StudyData) -> None:
-        n = len(data.X_train)
-        if "pca" in self.representations and max(self.latent_sizes) > n:
-            raise StudyError(
-                f"latent size {max(self.latent_sizes)} is larger than the {n} training "
-                "images; PCA cannot have more components than samples."
-            )
-
-    def config(self, data: StudyData) -> dict:
-        """The settings that change the numbers: a rerun must match them to resume."""
-        settings = self.settings
-        return {
-            "dataset": self.dataset,
-            "protocol": data.protocol,
-            "n_train": len(data.X_train),
-            "n_test": len(data.X_test),
-            "max_epochs": settings.max_epochs,
-            "hidden_layer_sizes": list(settings.hidden_layer_sizes),
-            "optimizer": settings.optimizer,
-            "lr": settings.lr,
-            "batch_size": settings.batch_size,
-            "image_shape": list(settings.image_shape),
-        }
-
-    def cells(self) -> list[_Cell]:
-        cells = []
-        for name in self.representations:
-            entry = get_representation(name)
-            # params depend on the settings only, not on the latent size or the seed
-            params = entry.describe(entry.build(self.settings, self.latent_sizes[0], 0))
-            for latent_dim in self.latent_sizes:
-                for seed in self.seeds:
-                    cells.append(_Cell(name, params, latent_dim, seed, list(self.classifiers)))
-        return cells
-
-
-def _plan(
-    dataset,
-    representations,
-    latent_sizes,
-    classifiers,
-    seeds,
-    *,
-    n_jobs,
-    output_dir,
-    quick,
-    n_train,
-    n_test,
-    max_epochs,
-    hidden_layer_sizes,
-    optimizer,
-    lr,
-    batch_size,
-    torch_threads,
-    verbose,
-) -> _Plan:
-    """Check every argument (no data loaded, nothing trained) and fill in defaults."""
-    if dataset not in DATASETS:
-        raise StudyError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}.")
-    spec = DATASETS[dataset]
-    representations = _names(representations, "representations", get_representation)
-    classifiers = _names(classifiers, "classifiers", get_classifier)
-    latent_sizes = _integers(latent_sizes, "latent sizes", 1)
-    seeds = _integers(seeds, "seeds", 0)
-    too_big = [m for m in latent_sizes if m > spec.n_features]
-    if too_big:
-        raise StudyError(
-            f"latent size {too_big[0]} is larger than the {spec.n_features} features of "
-            f"{dataset!r}; use latent sizes from 1 to {spec.n_features}."
-        )
-    _positive(n_train, "n_train", allow_all=True)
-    _positive(n_test, "n_test", allow_all=True)
-    max_epochs = _positive(max_epochs, "max_epochs")
-    if batch_size != "full":
-        try:
-            batch_size = _positive(batch_size, "batch_size", allow_none=False)
-        except StudyError:
-            raise StudyError(
-                f"batch_size must be a positive integer or 'full', got {batch_size!r}."
-            ) from None
-    torch_threads = _positive(torch_threads, "torch_threads", allow_none=False)
-    if max_epochs is None:
-        default_epochs = DEFAULT_EPOCHS.get(dataset, DEFAULT_EPOCHS_IMAGES)
-        max_epochs = QUICK_EPOCHS if quick else default_epochs
-    if hidden_layer_sizes is None:
-        hidden_layer_sizes = DEFAULT_HIDDEN[spec.n_features]
-    hidden_layer_sizes = tuple(_integers(hidden_layer_sizes, "hidden_layer_sizes", 1))
-    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0):
-        raise StudyError(f"lr must be a positive number or None, got {lr!r}.")
-    _check_optimizer(optimizer)
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs == 0
-    ):
-        raise StudyError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}.")
-    from joblib import effective_n_jobs
-
-    settings = ModelSettings(
-        hidden_layer_sizes=hidden_layer_sizes,
-        max_epochs=max_epochs,
-        optimizer=optimizer,
-        lr=None if lr is None else float(lr),
-        batch_size=batch_size,
-        image_shape=spec.image_shape,
-    )
-    return _Plan(
-        dataset=dataset,
-        representations=representations,
-        latent_sizes=latent_sizes,
-        classifiers=classifiers,
-        seeds=seeds,
-        n_jobs=effective_n_jobs(n_jobs),
-        output_dir=None if output_dir is None else Path(output_dir),
-        quick=bool(quick),
-        settings=settings,
-        torch_threads=torch_threads,
-        verbose=int(verbose),
-    )
-
-
-def _check_optimizer(optimizer):
-    from skae._optimizers import OPTIMIZER_NAMES, resolve_optimizer
-
-    if not isinstance(optimizer, str):
-        raise StudyError(f"optimizer must be a name, got {optimizer!r}.")
-    try:
-        resolve_optimizer(optimizer)
-    except (ValueError, ImportError):
-        raise StudyError(
-            f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZER_NAMES)}."
-        ) from None
-
-
-# ---------------------------------------------------------------------- the folder
-class _StudyFolder:
-    """The files of a study on disk: results, config, predictions, fits."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    @property
-    def csv(self) -> Path:
-        return self.path / RESULTS_CSV
-
-    def check_writable(self) -> None:
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / f".skae-probe-{os.getpid()}"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise StudyError(f"cannot write to output folder '{self.path}': {reason}.") from None
-
-    def open(self, config: dict, *, overwrite: bool) -> None:
-        """Record ``config``; refuse (or, with ``overwrite``, clear) a different study."""
-        config_path = self.path / CONFIG_JSON
-        if config_path.exists() or self.csv.exists():
-            old = _read_json(config_path)
-            differences = _differences(old, config)
-            if differences and not overwrite:
-                raise StudyError(
-                    f"'{self.path}' holds a study with other settings ({differences}); "
-                    "use another output folder, or overwrite=True (--overwrite) to replace it."
-                )
-            if differences:
-                self.clear()
-        for sub in (FITS_DIR, PREDICTIONS_DIR):
-            (self.path / sub).mkdir(exist_ok=True)
-        record = {**config, "skae_version": skae.__version__}
-        config_path.write_text(json.dumps(record, indent=2) + "\n")
-
-    def clear(self) -> None:
-        """Delete the files a study writes (and nothing else in the folder)."""
-        for name in (RESULTS_CSV, RESULTS_MD, CONFIG_JSON, TEST_LABELS):
-            (self.path / name).unlink(missing_ok=True)
-        for name in FIGURE_NAMES:
-            (self.path / name).unlink(missing_ok=True)
-        for sub in (FITS_DIR, PREDICTIONS_DIR):
-            shutil.rmtree(self.path / sub, ignore_errors=True)
-
-    def read_rows(self) -> pd.DataFrame:
-        """Rows saved so far; a row cut short by a crash is dropped."""
-        if not self.csv.exists() or self.csv.stat().st_size == 0:
-            return pd.DataFrame(columns=list(COLUMNS))
-        frame = pd.read_csv(self.csv, dtype={"params": str, "dataset": str})
-        complete = frame.dropna(subset=[*KEY_COLUMNS, "accuracy"])
-        if len(complete) < len(frame):
-            # rewrite without the broken line so that appending stays valid CSV
-            complete.to_csv(self.csv, index=False)
-        return complete.reset_index(drop=True)
-
-    def append(self, row: dict) -> None:
-        new = not self.csv.exists() or self.csv.stat().st_size == 0
-        with self.csv.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-            handle.flush()
-
-    def save_fit(self, fit_id: str, record: dict) -> None:
-        arrays = {
-            "originals": record["originals"],
-            "reconstructions": record["reconstructions"],
-        }
-        for key, values in record["history"].items():
-            arrays[f"history__{key}"] = values
-        np.savez_compressed(self.path / FITS_DIR / f"{fit_id}.npz", **arrays)
-
-    def save_predictions(self, row_id: str, y_pred) -> None:
-        np.save(self.path / PREDICTIONS_DIR / f"{row_id}.npy", np.asarray(y_pred))
-
-    def write_markdown(self, frame: pd.DataFrame, config: dict) -> None:
-        header = (
-            f"# skae study: {config['dataset']}\n\n"
-            f"Data: {config['protocol']}. Neural representations: hidden layers "
-            f"{tuple(config['hidden_layer_sizes'])}, {config['max_epochs']} epochs, "
-            f"optimizer {config['optimizer']}, batch {config['batch_size']}. "
-            f"skae {skae.__version__}, {_dt.date.today().isoformat()}.\n"
-        )
-        (self.path / RESULTS_MD).write_text(f"{header}\n{to_markdown(frame)}\n")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _differences(old: dict, new: dict) -> str:
-    diffs = [
-        f"{key}: {old.get(key)!r} there, {value!r} here"
-        for key, value in new.items()
-        if old.get(key) != value
-    ]
-    return "; ".join(diffs)
-
-
-def row_id(row) -> str:
-    """File stem of a row's saved predictions."""
-    return (
-        f"{row['representation']}_m{int(row['latent_dim'])}_s{int(row['seed'])}_{row['classifier']}"
-    )
-
-
-def load_predictions(output_dir, row) -> tuple[np.ndarray, np.ndarray]:
-    """The test labels and one row's saved test predictions, from a study folder.
-
-    Parameters
-    ----------
-    output_dir : str or path
-        A folder written by :func:`run_study`.
-    row : mapping or pandas.Series
-        A row of its results (``representation``, ``latent_dim``, ``seed``,
-        ``classifier`` are used).
-
-    Returns
-    -------
-    y_true, y_pred : ndarray of shape (n_test,)
-        For per-class metrics or a confusion matrix, e.g.
-        ``sklearn.metrics.classification_report(*load_predictions(folder, row))``.
-    """
-    folder = Path(output_dir)
-    return np.load(folder / TEST_LABELS), np.load(folder / PREDICTIONS_DIR / f"{row_id(row)}.npy")
-
-
-def to_markdown(frame: pd.DataFrame, floatfmt: str = ".4g") -> str:
-    """A GitHub Markdown table of ``frame`` (no dependency on tabulate)."""
-
-    def cell(value):
-        if isinstance(value, float | np.floating):
-            return "" if math.isnan(value) else format(value, floatfmt)
-        return str(value).replace("|", "\\|")
-
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    lines = [
-        "| " + " | ".join(str(c) for c in frame.columns) + " |",
-        "|" + "|".join("---:" if num else ":---" for num in numeric) + "|",
-    ]
-    for values in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(v) for v in values) + " |")
-    return "\n".join(lines)
-
-
-FIGURE_NAMES = (
-    "accuracy_vs_latent.png",
-    "reconstructions.png",
-    "confusion_matrix.png",
-    "learning_curves.png",
-)
-
-
-# ---------------------------------------------------------------------- one cell
-@contextlib.contextmanager
-def _limited_threads(n_threads: int):
-    """Run torch and the BLAS of scikit-learn with ``n_threads`` threads."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        with threadpool_limits(limits=n_threads):
-            yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-class _InterruptFlag:
-    """Notice Ctrl-C during training.
-
-    skorch ends a fit quietly on KeyboardInterrupt (it keeps the model trained so
-    far); a study must stop instead, so the runner checks this flag after each fit.
-    """
-
-    def __init__(self):
-        self.raised = False
-        self._previous = None
-
-    def __enter__(self):
-        self.raised = False
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        self.raised = True
-        raise KeyboardInterrupt
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-        return False
-
-
-_INTERRUPT = _InterruptFlag()
-
-
-def n_trainable_parameters(estimator) -> int:
-    """Trainable parameters of a fitted representation.
-
-    Parameters
-    ----------
-    estimator : fitted transformer
-        A skae autoencoder (its torch ``module_``), an ensemble with ``estimators_``
-        (the sum over members) or a PCA-like model with ``components_`` and ``mean_``.
-
-    Returns
-    -------
-    n_parameters : int
-        Trainable parameters of the torch module(s) (``requires_grad``); for PCA the
-        components and the mean, ``(n_components + 1) * n_features``; -1 when unknown.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.decomposition import PCA
-    >>> from skae.study import n_trainable_parameters
-    >>> n_trainable_parameters(PCA(n_components=2).fit(np.eye(5)))
-    15
-    """
-    module = getattr(estimator, "module_", None)
-    if module is not None:
-        return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
-    members = getattr(estimator, "estimators_", None)
-    if members is not None:
-        return int(sum(n_trainable_parameters(m) for m in members))
-    components = getattr(estimator, "components_", None)
-    if components is not None:
-        return int(components.size + np.size(getattr(estimator, "mean_", 0)))
-    return -1
-
-
-def _reconstruct(estimator, X):
-    if hasattr(estimator, "reconstruct"):
-        return estimator.reconstruct(X)
-    if hasattr(estimator, "inverse_transform"):
-        return estimator.inverse_transform(estimator.transform(X))
-    return None
-
-
-def _history(estimator) -> dict:
-    history = getattr(estimator, "history_", None)
-    if not isinstance(history, pd.DataFrame):
-        return {}
-    if "member" in history:  # an ensemble's stacked histories: its first member's
-        history = history[history["member"] == 0].drop(columns="member")
-    if "epoch" in history:
-        history = history.set_index("epoch")
-    numeric = history.select_dtypes("number")
-    return {"epoch": numeric.index.to_numpy(), **{c: numeric[c].to_numpy() for c in numeric}}
-
-
-_WARMED_UP = False
-
-
-def _warm_up() -> None:
-    """Pay torch's one-off costs before the first timed fit of this process.
-
-    The first optimizer a process creates imports ``torch._dynamo`` (seconds); without
-    this, the first row's ``fit_seconds`` would include it.
-    """
-    global _WARMED_UP
-    if not _WARMED_UP:
-        skae.AutoencoderTransformer(
-            latent_dim=1, hidden_layer_sizes=(), max_epochs=1, random_state=0
-        ).fit(np.zeros((2, 2), dtype=np.float32))
-        _WARMED_UP = True
-
-
-def _run_cell(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: str):
-    """Fit one representation; yield its record, then one row per classifier."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import accuracy_score, precision_score, recall_score
-
-    estimator = get_representation(cell.representation).build(settings, cell.latent_dim, cell.seed)
-    if type(estimator).__module__.startswith("skae"):
-        _warm_up()
-    start = time.perf_counter()
-    estimator.fit(data.X_train)
-    fit_seconds = time.perf_counter() - start
-    if _INTERRUPT.raised:  # skorch swallowed a Ctrl-C: the fit is incomplete
-        raise KeyboardInterrupt
-    start = time.perf_counter()
-    Z_train = estimator.transform(data.X_train)
-    Z_test = estimator.transform(data.X_test)
-    transform_seconds = time.perf_counter() - start
-
-    reconstructed = _reconstruct(estimator, data.X_test)
-    mse = np.nan if reconstructed is None else float(np.mean((data.X_test - reconstructed) ** 2))
-    shown = data.X_test[:N_SHOWN]
-    yield (
-        "fit",
-        {
-            "originals": shown,
-            "reconstructions": np.zeros((0,)) if reconstructed is None else reconstructed[:N_SHOWN],
-            "history": _history(estimator),
-        },
-    )
-    common = {
-        "dataset": dataset,
-        "representation": cell.representation,
-        "params": cell.params,
-        "latent_dim": cell.latent_dim,
-        "n_codes": Z_test.shape[1],
-        "seed": cell.seed,
-        "reconstruction_mse": mse,
-        "fit_seconds": fit_seconds,
-        "transform_seconds": transform_seconds,
-        "n_parameters": n_trainable_parameters(estimator),
-        "n_train": len(data.X_train),
-        "n_test": len(data.X_test),
-    }
-    for name in cell.classifiers:
-        classifier = get_classifier(name).make(cell.seed)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            classifier.fit(Z_train, data.y_train)
-        y_pred = classifier.predict(Z_test)
-        seconds = time.perf_counter() - start
-        row = {
-            **common,
-            "classifier": name,
-            "accuracy": accuracy_score(data.y_test, y_pred),
-            "precision_macro": precision_score(
-                data.y_test, y_pred, average="macro", zero_division=0
-            ),
-            "recall_macro": recall_score(data.y_test, y_pred, average="macro", zero_division=0),
-            "classifier_seconds": seconds,
-        }
-        yield "row", {c: row[c] for c in COLUMNS}, y_pred
-
-
-# ---------------------------------------------------------------------- execution
 def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figures: bool):
     from tqdm.auto import tqdm
 
     cells = plan.cells()
+    wanted = [cell.key(plan.dataset, name) for cell in cells for name in cell.classifiers]
     saved = folder.read_rows() if folder is not None else pd.DataFrame(columns=list(COLUMNS))
-    done = {_key(row) for row in saved.to_dict("records")}
-    wanted = [
-        (plan.dataset, c.representation, c.params, c.latent_dim, name, c.seed)
-        for c in cells
-        for name in c.classifiers
-    ]
+    done = {row_key(row) for row in saved.to_dict("records")}
     todo = []
-    for cell in cells:
+    for cell in cells:  # resume: keep only the classifiers whose rows are not saved yet
         cell.classifiers = [
-            name
-            for name in cell.classifiers
-            if (plan.dataset, cell.representation, cell.params, cell.latent_dim, name, cell.seed)
-            not in done
+            name for name in cell.classifiers if cell.key(plan.dataset, name) not in done
         ]
         if cell.classifiers:
             todo.append(cell)
@@ -838,7 +229,7 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
     if plan.verbose and n_kept:
         _note(f"resuming: {n_kept} of {len(wanted)} rows already in '{folder.path}'")
 
-    rows = [r for r in saved.to_dict("records") if _key(r) in set(wanted)]
+    rows = [r for r in saved.to_dict("records") if row_key(r) in set(wanted)]
     config = plan.config(data)
     bar = tqdm(
         total=n_todo,
@@ -922,20 +313,9 @@ def _draw_figures(path: Path, frame: pd.DataFrame, verbose: int) -> None:
     plot_study(path, frame)
 
 
-def _key(row) -> tuple:
-    return (
-        str(row["dataset"]),
-        str(row["representation"]),
-        str(row["params"]),
-        int(row["latent_dim"]),
-        str(row["classifier"]),
-        int(row["seed"]),
-    )
-
-
 def _ordered(rows: list, wanted: list) -> pd.DataFrame:
     """The rows of the requested grid, in grid order, as a typed DataFrame."""
-    by_key = {_key(r): r for r in rows}
+    by_key = {row_key(r): r for r in rows}
     frame = pd.DataFrame([by_key[k] for k in wanted if k in by_key], columns=list(COLUMNS))
     for column in ("latent_dim", "n_codes", "seed", "n_parameters", "n_train", "n_test"):
         frame[column] = frame[column].astype("int64")

@@ -1,0 +1,211 @@
+"""One cell of a study: fit a representation, encode, score every classifier.
+
+``_run_cell`` runs in the calling process or in a joblib worker and yields what
+the runner saves: the fit's record (a few reconstructions, the training history),
+then one result row per classifier. The helpers around it limit the threads of a fit
+and notice a Ctrl-C that skorch would otherwise swallow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import skae
+
+from ._data import StudyData
+from ._folder import COLUMNS
+from ._plan import _Cell
+from ._registry import ModelSettings, get_classifier, get_representation
+
+#: test images whose reconstructions are kept for the figures
+N_SHOWN = 10
+
+
+@contextlib.contextmanager
+def _limited_threads(n_threads: int):
+    """Run torch and the BLAS of scikit-learn with ``n_threads`` threads."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        with threadpool_limits(limits=n_threads):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class _InterruptFlag:
+    """Notice Ctrl-C during training.
+
+    skorch ends a fit quietly on KeyboardInterrupt (it keeps the model trained so
+    far); a study must stop instead, so the runner checks this flag after each fit.
+    """
+
+    def __init__(self):
+        self.raised = False
+        self._previous = None
+
+    def __enter__(self):
+        self.raised = False
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        self.raised = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return False
+
+
+_INTERRUPT = _InterruptFlag()
+
+
+def n_trainable_parameters(estimator) -> int:
+    """Trainable parameters of a fitted representation.
+
+    Parameters
+    ----------
+    estimator : fitted transformer
+        A skae autoencoder (its torch ``module_``), an ensemble with ``estimators_``
+        (the sum over members) or a PCA-like model with ``components_`` and ``mean_``.
+
+    Returns
+    -------
+    n_parameters : int
+        Trainable parameters of the torch module(s) (``requires_grad``); for PCA the
+        components and the mean, ``(n_components + 1) * n_features``; -1 when unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.decomposition import PCA
+    >>> from skae.study import n_trainable_parameters
+    >>> n_trainable_parameters(PCA(n_components=2).fit(np.eye(5)))
+    15
+    """
+    module = getattr(estimator, "module_", None)
+    if module is not None:
+        return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+    members = getattr(estimator, "estimators_", None)
+    if members is not None:
+        return int(sum(n_trainable_parameters(m) for m in members))
+    components = getattr(estimator, "components_", None)
+    if components is not None:
+        return int(components.size + np.size(getattr(estimator, "mean_", 0)))
+    return -1
+
+
+def _reconstruct(estimator, X):
+    if hasattr(estimator, "reconstruct"):
+        return estimator.reconstruct(X)
+    if hasattr(estimator, "inverse_transform"):
+        return estimator.inverse_transform(estimator.transform(X))
+    return None
+
+
+def _history(estimator) -> dict:
+    history = getattr(estimator, "history_", None)
+    if not isinstance(history, pd.DataFrame):
+        return {}
+    if "member" in history:  # an ensemble's stacked histories: its first member's
+        history = history[history["member"] == 0].drop(columns="member")
+    if "epoch" in history:
+        history = history.set_index("epoch")
+    numeric = history.select_dtypes("number")
+    return {"epoch": numeric.index.to_numpy(), **{c: numeric[c].to_numpy() for c in numeric}}
+
+
+_WARMED_UP = False
+
+
+def _warm_up() -> None:
+    """Pay torch's one-off costs before the first timed fit of this process.
+
+    The first optimizer a process creates imports ``torch._dynamo`` (seconds); without
+    this, the first row's ``fit_seconds`` would include it.
+    """
+    global _WARMED_UP
+    if not _WARMED_UP:
+        skae.AutoencoderTransformer(
+            latent_dim=1, hidden_layer_sizes=(), max_epochs=1, random_state=0
+        ).fit(np.zeros((2, 2), dtype=np.float32))
+        _WARMED_UP = True
+
+
+def _run_cell(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: str):
+    """Fit one representation; yield its record, then one row per classifier."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, precision_score, recall_score
+
+    estimator = get_representation(cell.representation).build(settings, cell.latent_dim, cell.seed)
+    if type(estimator).__module__.startswith("skae"):
+        _warm_up()
+    start = time.perf_counter()
+    estimator.fit(data.X_train)
+    fit_seconds = time.perf_counter() - start
+    if _INTERRUPT.raised:  # skorch swallowed a Ctrl-C: the fit is incomplete
+        raise KeyboardInterrupt
+    start = time.perf_counter()
+    Z_train = estimator.transform(data.X_train)
+    Z_test = estimator.transform(data.X_test)
+    transform_seconds = time.perf_counter() - start
+
+    reconstructed = _reconstruct(estimator, data.X_test)
+    mse = np.nan if reconstructed is None else float(np.mean((data.X_test - reconstructed) ** 2))
+    shown = data.X_test[:N_SHOWN]
+    yield (
+        "fit",
+        {
+            "originals": shown,
+            "reconstructions": np.zeros((0,)) if reconstructed is None else reconstructed[:N_SHOWN],
+            "history": _history(estimator),
+        },
+    )
+    common = {
+        "dataset": dataset,
+        "representation": cell.representation,
+        "params": cell.params,
+        "latent_dim": cell.latent_dim,
+        "n_codes": Z_test.shape[1],
+        "seed": cell.seed,
+        "reconstruction_mse": mse,
+        "fit_seconds": fit_seconds,
+        "transform_seconds": transform_seconds,
+        "n_parameters": n_trainable_parameters(estimator),
+        "n_train": len(data.X_train),
+        "n_test": len(data.X_test),
+    }
+    for name in cell.classifiers:
+        classifier = get_classifier(name).make(cell.seed)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            classifier.fit(Z_train, data.y_train)
+        y_pred = classifier.predict(Z_test)
+        seconds = time.perf_counter() - start
+        row = {
+            **common,
+            "classifier": name,
+            "accuracy": accuracy_score(data.y_test, y_pred),
+            "precision_macro": precision_score(
+                data.y_test, y_pred, average="macro", zero_division=0
+            ),
+            "recall_macro": recall_score(data.y_test, y_pred, average="macro", zero_division=0),
+            "classifier_seconds": seconds,
+        }
+        yield "row", {c: row[c] for c in COLUMNS}, y_pred

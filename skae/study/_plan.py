@@ -1,0 +1,233 @@
+"""Planning a study: check every argument and lay out the grid of cells.
+
+Nothing here loads data or trains: :func:`make_plan` turns the arguments of
+:func:`~skae.study.run_study` into a ``_Plan`` (or raises :class:`StudyError`),
+and ``_Plan.cells`` lists the representation fits the grid needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral, Real
+from pathlib import Path
+
+from ._data import DATASETS, StudyData
+from ._errors import StudyError
+from ._registry import ModelSettings, get_classifier, get_representation
+
+DEFAULT_REPRESENTATIONS = ("pca", "ae-relu", "ae-sigmoid", "vae")
+DEFAULT_LATENT_SIZES = (2, 8, 16)
+DEFAULT_CLASSIFIERS = ("logreg",)
+
+#: epochs of the neural representations when ``max_epochs`` is not given
+DEFAULT_EPOCHS = {"digits": 100}
+DEFAULT_EPOCHS_IMAGES = 20
+QUICK_EPOCHS = 3
+#: hidden layers when ``hidden_layer_sizes`` is not given, by number of features
+DEFAULT_HIDDEN = {64: (128,), 784: (256,)}
+
+
+@dataclass
+class _Cell:
+    """One representation fit and the classifiers that still need its codes."""
+
+    representation: str
+    params: str
+    latent_dim: int
+    seed: int
+    classifiers: list
+
+    @property
+    def fit_id(self) -> str:
+        return f"{self.representation}_m{self.latent_dim}_s{self.seed}"
+
+    def key(self, dataset: str, classifier: str) -> tuple:
+        """The key of the row this fit gives with ``classifier`` (see ``KEY_COLUMNS``)."""
+        return (dataset, self.representation, self.params, self.latent_dim, classifier, self.seed)
+
+
+def _names(values, what, check):
+    if isinstance(values, str):
+        values = [values]
+    try:
+        values = list(dict.fromkeys(values))
+    except TypeError:
+        raise StudyError(f"{what} must be a list of names, got {values!r}.") from None
+    if not values:
+        raise StudyError(f"{what} must not be empty.")
+    for value in values:
+        check(value)
+    return values
+
+
+def _integers(values, what, minimum):
+    if isinstance(values, Integral):
+        values = [values]
+    try:
+        values = list(dict.fromkeys(values))
+    except TypeError:
+        raise StudyError(f"{what} must be a list of integers, got {values!r}.") from None
+    if not values:
+        raise StudyError(f"{what} must not be empty.")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+            raise StudyError(f"{what} must be integers >= {minimum}, got {value!r}.")
+    return [int(v) for v in values]
+
+
+def _positive(value, what, *, allow_all=False, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if allow_all and value == "all":
+        return value
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        options = ["a positive integer", *(["'all'"] if allow_all else [])]
+        options += ["None"] if allow_none else []
+        raise StudyError(f"{what} must be {' or '.join(options)}, got {value!r}.")
+    return int(value)
+
+
+@dataclass
+class _Plan:
+    dataset: str
+    representations: list
+    latent_sizes: list
+    classifiers: list
+    seeds: list
+    n_jobs: int
+    output_dir: Path | None
+    quick: bool
+    settings: ModelSettings
+    torch_threads: int
+    verbose: int
+
+    def check_data(self, data: StudyData) -> None:
+        n = len(data.X_train)
+        if "pca" in self.representations and max(self.latent_sizes) > n:
+            raise StudyError(
+                f"latent size {max(self.latent_sizes)} is larger than the {n} training "
+                "images; PCA cannot have more components than samples."
+            )
+
+    def config(self, data: StudyData) -> dict:
+        """The settings that change the numbers: a rerun must match them to resume."""
+        settings = self.settings
+        return {
+            "dataset": self.dataset,
+            "protocol": data.protocol,
+            "n_train": len(data.X_train),
+            "n_test": len(data.X_test),
+            "max_epochs": settings.max_epochs,
+            "hidden_layer_sizes": list(settings.hidden_layer_sizes),
+            "optimizer": settings.optimizer,
+            "lr": settings.lr,
+            "batch_size": settings.batch_size,
+            "image_shape": list(settings.image_shape),
+        }
+
+    def cells(self) -> list[_Cell]:
+        cells = []
+        for name in self.representations:
+            entry = get_representation(name)
+            # params depend on the settings only, not on the latent size or the seed
+            params = entry.describe(entry.build(self.settings, self.latent_sizes[0], 0))
+            for latent_dim in self.latent_sizes:
+                for seed in self.seeds:
+                    cells.append(_Cell(name, params, latent_dim, seed, list(self.classifiers)))
+        return cells
+
+
+def make_plan(
+    dataset,
+    representations,
+    latent_sizes,
+    classifiers,
+    seeds,
+    *,
+    n_jobs,
+    output_dir,
+    quick,
+    n_train,
+    n_test,
+    max_epochs,
+    hidden_layer_sizes,
+    optimizer,
+    lr,
+    batch_size,
+    torch_threads,
+    verbose,
+) -> _Plan:
+    """Check every argument (no data loaded, nothing trained) and fill in defaults."""
+    if dataset not in DATASETS:
+        raise StudyError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}.")
+    spec = DATASETS[dataset]
+    representations = _names(representations, "representations", get_representation)
+    classifiers = _names(classifiers, "classifiers", get_classifier)
+    latent_sizes = _integers(latent_sizes, "latent sizes", 1)
+    seeds = _integers(seeds, "seeds", 0)
+    too_big = [m for m in latent_sizes if m > spec.n_features]
+    if too_big:
+        raise StudyError(
+            f"latent size {too_big[0]} is larger than the {spec.n_features} features of "
+            f"{dataset!r}; use latent sizes from 1 to {spec.n_features}."
+        )
+    _positive(n_train, "n_train", allow_all=True)
+    _positive(n_test, "n_test", allow_all=True)
+    max_epochs = _positive(max_epochs, "max_epochs")
+    if batch_size != "full":
+        try:
+            batch_size = _positive(batch_size, "batch_size", allow_none=False)
+        except StudyError:
+            raise StudyError(
+                f"batch_size must be a positive integer or 'full', got {batch_size!r}."
+            ) from None
+    torch_threads = _positive(torch_threads, "torch_threads", allow_none=False)
+    if max_epochs is None:
+        default_epochs = DEFAULT_EPOCHS.get(dataset, DEFAULT_EPOCHS_IMAGES)
+        max_epochs = QUICK_EPOCHS if quick else default_epochs
+    if hidden_layer_sizes is None:
+        hidden_layer_sizes = DEFAULT_HIDDEN[spec.n_features]
+    hidden_layer_sizes = tuple(_integers(hidden_layer_sizes, "hidden_layer_sizes", 1))
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0):
+        raise StudyError(f"lr must be a positive number or None, got {lr!r}.")
+    _check_optimizer(optimizer)
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs == 0
+    ):
+        raise StudyError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}.")
+    from joblib import effective_n_jobs
+
+    settings = ModelSettings(
+        hidden_layer_sizes=hidden_layer_sizes,
+        max_epochs=max_epochs,
+        optimizer=optimizer,
+        lr=None if lr is None else float(lr),
+        batch_size=batch_size,
+        image_shape=spec.image_shape,
+    )
+    return _Plan(
+        dataset=dataset,
+        representations=representations,
+        latent_sizes=latent_sizes,
+        classifiers=classifiers,
+        seeds=seeds,
+        n_jobs=effective_n_jobs(n_jobs),
+        output_dir=None if output_dir is None else Path(output_dir),
+        quick=bool(quick),
+        settings=settings,
+        torch_threads=torch_threads,
+        verbose=int(verbose),
+    )
+
+
+def _check_optimizer(optimizer):
+    from skae._optimizers import OPTIMIZER_NAMES, resolve_optimizer
+
+    if not isinstance(optimizer, str):
+        raise StudyError(f"optimizer must be a name, got {optimizer!r}.")
+    try:
+        resolve_optimizer(optimizer)
+    except (ValueError, ImportError):
+        raise StudyError(
+            f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZER_NAMES)}."
+        ) from None
