@@ -77,6 +77,33 @@ def check_layer_sizes(sizes, name: str) -> tuple:
     return sizes_tuple
 
 
+def check_codes(estimator, X, code_size: str = "the code size") -> np.ndarray:
+    """Codes ``X`` checked for ``estimator.inverse_transform``.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Its ``_n_features_out`` is the expected number of columns.
+    X : array-like of shape (n_samples, n_codes)
+        Codes, as returned by ``estimator.transform``.
+    code_size : str, default='the code size'
+        What the expected number of columns is, for the error message.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, n_codes)
+        ``X`` as a float64 or float32 array.
+    """
+    check_is_fitted(estimator)
+    Z = check_array(X, dtype=(np.float64, np.float32))
+    if Z.shape[1] != estimator._n_features_out:
+        raise ValueError(
+            f"X has {Z.shape[1]} features, but {type(estimator).__name__}.inverse_transform "
+            f"is expecting {estimator._n_features_out} features ({code_size})."
+        )
+    return Z
+
+
 def history_frame(history) -> pd.DataFrame:
     """Per-epoch rows of a skorch ``History`` as a DataFrame indexed by epoch."""
     rows = [{k: v for k, v in epoch.items() if k != "batches"} for epoch in history]
@@ -479,13 +506,7 @@ class BaseAutoencoder(
         -------
         X_reconstructed : ndarray of shape (n_samples, n_features_in_)
         """
-        check_is_fitted(self)
-        Z = check_array(X, dtype=(np.float64, np.float32))
-        if Z.shape[1] != self._n_features_out:
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
-                f"is expecting {self._n_features_out} features (the code size)."
-            )
+        Z = check_codes(self, X)
         return self._apply(self.module_.decode, Z).astype(Z.dtype, copy=False)
 
     def reconstruct(self, X):

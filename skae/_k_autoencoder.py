@@ -14,14 +14,13 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import (
     _check_feature_names_in,
-    check_array,
     check_consistent_length,
     check_is_fitted,
     validate_data,
 )
 
 from ._autoencoder import AutoencoderTransformer
-from ._base import ReconstructionScoreMixin, resolve_device
+from ._base import ReconstructionScoreMixin, check_codes, resolve_device
 
 
 def _fit_member(member, X, y, parent_pid, n_threads):
@@ -286,14 +285,9 @@ class KAutoencoderTransformer(ReconstructionScoreMixin, TransformerMixin, BaseEs
         -------
         X_reconstructed : ndarray of shape (n_samples, n_features_in_)
         """
-        check_is_fitted(self)
-        Z = check_array(X, dtype=(np.float64, np.float32))
-        if Z.shape[1] != self._n_features_out:
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
-                f"is expecting {self._n_features_out} features (the total code size "
-                f"{' + '.join(map(str, self.latent_dims_))})."
-            )
+        check_is_fitted(self)  # before latent_dims_ is read
+        sizes = " + ".join(map(str, self.latent_dims_))
+        Z = check_codes(self, X, code_size=f"the total code size {sizes}")
         parts = np.split(Z, np.cumsum(self.latent_dims_)[:-1], axis=1)
         total = sum(m.inverse_transform(part) for m, part in zip(self.estimators_, parts))
         return (total / len(self.estimators_)).astype(Z.dtype, copy=False)

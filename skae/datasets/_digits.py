@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils import Bunch
 
-from ._mnist import check_subset
+from ._mnist import check_subset, image_bunch
 
 #: the fixed split of ``subset='train'``/``'test'``: stratified, a quarter held out
 DIGITS_TEST_SIZE = 0.25
@@ -48,15 +47,12 @@ def load_digits(*, subset="all", data_home=None, download_if_missing=True, retur
         )
         index = train if subset == "train" else test
         images, target = images[index], target[index]
-    data = np.divide(images.reshape(len(images), -1), np.float32(16), dtype=np.float32)
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        target=target,
-        images=images,
-        target_names=np.asarray([str(digit) for digit in range(10)]),
-        feature_names=[f"pixel_{i}" for i in range(data.shape[1])],
-        DESCR=_DESCR,
+    return image_bunch(
+        images,
+        target,
+        max_value=16,
+        target_names=[str(digit) for digit in range(10)],
+        descr=_DESCR,
         subset=subset,
+        return_X_y=return_X_y,
     )

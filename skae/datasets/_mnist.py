@@ -56,17 +56,34 @@ def load_mnist_like(name, *, subset, data_home, download_if_missing, return_X_y)
     # concatenate copies even a single part: the parsed arrays may be read-only views
     images = np.concatenate(images)
     target = np.concatenate(labels).astype(np.int64)
-    # one pass: uint8 -> float32 and the division (the same values as astype, then /=)
-    data = np.divide(images.reshape(len(images), -1), np.float32(255), dtype=np.float32)
+    return image_bunch(
+        images,
+        target,
+        max_value=255,
+        target_names=source.target_names,
+        descr=f"{source.descr}\nFiles read from {folder}:\n" + "\n".join(provenance) + "\n",
+        subset=subset,
+        return_X_y=return_X_y,
+    )
+
+
+def image_bunch(images, target, *, max_value, target_names, descr, subset, return_X_y):
+    """What every loader returns: ``(data, target)`` or the Bunch described in the package.
+
+    ``data`` is ``images`` flattened to one row per image and divided by ``max_value``
+    (the largest grey level), as float32 in [0, 1].
+    """
+    # one pass: integers -> float32 and the division (the same values as astype, then /=)
+    data = np.divide(images.reshape(len(images), -1), np.float32(max_value), dtype=np.float32)
     if return_X_y:
         return data, target
     return Bunch(
         data=data,
         target=target,
         images=images,
-        target_names=np.asarray(source.target_names),
+        target_names=np.asarray(target_names),
         feature_names=[f"pixel_{i}" for i in range(data.shape[1])],
-        DESCR=f"{source.descr}\nFiles read from {folder}:\n" + "\n".join(provenance) + "\n",
+        DESCR=descr,
         subset=subset,
     )
 

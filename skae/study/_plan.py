@@ -46,29 +46,28 @@ class _Cell:
         return (dataset, self.representation, self.params, self.latent_dim, classifier, self.seed)
 
 
-def _names(values, what, check):
-    if isinstance(values, str):
+def _unique(values, what, one, kind) -> list:
+    """``values`` (a list, or a single ``one``) without repeats, in order; not empty."""
+    if isinstance(values, one):
         values = [values]
     try:
         values = list(dict.fromkeys(values))
     except TypeError:
-        raise StudyError(f"{what} must be a list of names, got {values!r}.") from None
+        raise StudyError(f"{what} must be a list of {kind}, got {values!r}.") from None
     if not values:
         raise StudyError(f"{what} must not be empty.")
+    return values
+
+
+def _names(values, what, check):
+    values = _unique(values, what, str, "names")
     for value in values:
         check(value)
     return values
 
 
 def _integers(values, what, minimum):
-    if isinstance(values, Integral):
-        values = [values]
-    try:
-        values = list(dict.fromkeys(values))
-    except TypeError:
-        raise StudyError(f"{what} must be a list of integers, got {values!r}.") from None
-    if not values:
-        raise StudyError(f"{what} must not be empty.")
+    values = _unique(values, what, Integral, "integers")
     for value in values:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
             raise StudyError(f"{what} must be integers >= {minimum}, got {value!r}.")
