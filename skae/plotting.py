@@ -104,13 +104,22 @@ def plot_reconstructions(estimator, X, n=10, image_shape=None, cmap="gray"):
 
 
 def _first_layer_weights(estimator_or_weights) -> np.ndarray:
-    """First dense layer's weights, shape (n_units, n_features)."""
+    """Weights of the first layer that sees the input.
+
+    Shape (n_units, n_features) for a ``Linear`` layer, (n_filters, in_channels, kh,
+    kw) for a ``Conv2d`` layer.
+    """
     import torch
 
     obj = estimator_or_weights
     if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().numpy()
+        obj = obj.detach().cpu().numpy()
     if isinstance(obj, np.ndarray):
+        if obj.ndim not in (2, 4):
+            raise ValueError(
+                "plot_filters needs weights of shape (n_units, n_features) or "
+                f"(n_filters, in_channels, kh, kw); got an array of shape {obj.shape}."
+            )
         return obj
     encoder = getattr(obj, "encoder_", None)
     if encoder is None:
@@ -118,25 +127,38 @@ def _first_layer_weights(estimator_or_weights) -> np.ndarray:
             "plot_filters needs a fitted skae autoencoder or EncoderClassifier (with "
             f"'encoder_') or a weight array; got {type(obj).__name__}."
         )
-    for layer in encoder.modules():
-        if isinstance(layer, torch.nn.Linear):
-            return layer.weight.detach().cpu().numpy()
-    raise ValueError("The encoder has no Linear layer.")
+    # the first layer with weights of its own is the one that sees the input (a later
+    # Linear, e.g. the dense bottleneck after convolutions, does not)
+    weighted = (m for m in encoder.modules() if next(m.parameters(recurse=False), None) is not None)
+    first = next(weighted, None)
+    if isinstance(first, torch.nn.Linear | torch.nn.Conv2d):
+        return first.weight.detach().cpu().numpy()
+    found = "none" if first is None else type(first).__name__
+    raise ValueError(
+        "plot_filters draws an encoder whose first layer with weights is Linear or Conv2d "
+        f"(here: {found}); pass the weights to draw as an array of shape "
+        "(n_units, n_features) or (n_filters, in_channels, kh, kw)."
+    )
 
 
 def plot_filters(estimator_or_weights, image_shape=(28, 28), n=100, cmap="gray", fig=None):
-    """First-layer weights (one unit's incoming weights per tile) as images.
+    """First-layer weights (one unit's incoming weights, or one kernel, per tile) as images.
 
     Parameters
     ----------
     estimator_or_weights : estimator, ndarray or torch.Tensor
-        A fitted skae autoencoder or :class:`skae.EncoderClassifier` (its encoder's
-        first ``Linear`` layer is drawn), or a weight matrix of shape
-        (n_units, n_features).
+        A fitted skae autoencoder or :class:`skae.EncoderClassifier`: the first layer
+        of its encoder is drawn, a ``Linear`` layer (dense models) or a ``Conv2d``
+        layer (convolutional models such as ``VAETransformer(architecture='conv')``).
+        Or the weights themselves: a matrix of shape (n_units, n_features), or
+        convolution kernels of shape (n_filters, in_channels, kh, kw).
     image_shape : tuple of int, default=(28, 28)
-        Shape of one input image; ``None`` infers a square.
+        Shape of one input image, to reshape the rows of a dense layer's weights;
+        ``None`` infers a square. Not used for convolution kernels, which are drawn
+        at their own size (kh x kw; the ``in_channels`` kernels of a filter side by
+        side).
     n : int, default=100
-        Number of units drawn (the first ``n``).
+        Number of units (dense) or filters (convolution) drawn, the first ``n``.
     cmap : str, default='gray'
         Colour map; each tile is scaled to its own range.
     fig : matplotlib.figure.Figure, default=None
@@ -145,6 +167,13 @@ def plot_filters(estimator_or_weights, image_shape=(28, 28), n=100, cmap="gray",
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the encoder's first layer with weights is neither ``Linear`` nor
+        ``Conv2d`` (pass its weights as an array instead), or the weights do not fit
+        ``image_shape``.
 
     Examples
     --------
@@ -155,18 +184,25 @@ def plot_filters(estimator_or_weights, image_shape=(28, 28), n=100, cmap="gray",
     >>> fig = plot_filters(np.random.rand(6, 64), image_shape=(8, 8))
     >>> len(fig.axes)
     6
+    >>> fig = plot_filters(np.random.rand(4, 1, 3, 3))  # 4 convolution kernels, 3x3
+    >>> fig.axes[0].images[0].get_array().shape
+    (3, 3)
     """
     plt = _pyplot()
     weights = _first_layer_weights(estimator_or_weights)[:n]
-    shape = _image_shape(weights.shape[1], image_shape)
-    n = len(weights)
+    if weights.ndim == 4:  # (filters, in_channels, kh, kw): channels side by side
+        tiles = [np.hstack(list(kernels)) for kernels in weights]
+    else:
+        shape = _image_shape(weights.shape[1], image_shape)
+        tiles = [w.reshape(shape) for w in weights]
+    n = len(tiles)
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     if fig is None:
         fig = plt.figure(figsize=(0.9 * cols, 0.9 * rows))
-    for i, w in enumerate(weights):
+    for i, tile in enumerate(tiles):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(w.reshape(shape), cmap=cmap)
+        ax.imshow(tile, cmap=cmap)
         ax.set_axis_off()
     return fig
 

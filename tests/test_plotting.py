@@ -2,15 +2,17 @@
 
 import builtins
 import importlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from skae import AutoencoderTransformer, EncoderClassifier, plotting  # noqa: E402
+from skae import AutoencoderTransformer, EncoderClassifier, VAETransformer, plotting  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,36 @@ def test_plot_filters_autoencoder_classifier_and_array(ae, clf):
     assert len(plotting.plot_filters(np.ones((3, 4)), image_shape=(2, 2)).axes) == 3
     with pytest.raises(TypeError, match="encoder_"):
         plotting.plot_filters(object())
+
+
+def test_plot_filters_conv_encoder_draws_kernels(digits_small):
+    """A convolutional encoder's first layer is its Conv2d, not the dense bottleneck."""
+    vae = VAETransformer(
+        latent_dim=2,
+        architecture="conv",
+        conv_channels=(5, 4),
+        hidden_layer_sizes=(),
+        max_epochs=1,
+        random_state=0,
+    ).fit(digits_small[0][:64])
+    kernels = vae.encoder_[1].weight.detach().numpy()  # after the Unflatten
+    assert kernels.shape == (5, 1, 3, 3)
+    fig = plotting.plot_filters(vae)  # image_shape is not used for kernels
+    assert len(fig.axes) == 5
+    for ax, kernel in zip(fig.axes, kernels):
+        np.testing.assert_array_equal(ax.images[0].get_array(), kernel[0])
+    # several input channels: a filter's kernels side by side
+    weights = np.arange(2 * 3 * 2 * 2, dtype=float).reshape(2, 3, 2, 2)
+    tile = plotting.plot_filters(torch.from_numpy(weights)).axes[1].images[0].get_array()
+    np.testing.assert_array_equal(tile, np.hstack(list(weights[1])))
+
+
+def test_plot_filters_unsupported_first_layer():
+    encoder = torch.nn.Sequential(torch.nn.LayerNorm(4), torch.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=r"Linear or Conv2d \(here: LayerNorm\); pass"):
+        plotting.plot_filters(SimpleNamespace(encoder_=encoder))
+    with pytest.raises(ValueError, match=r"\(n_filters, in_channels, kh, kw\); got .* \(2, 3, 4\)"):
+        plotting.plot_filters(np.ones((2, 3, 4)))
 
 
 def test_plot_confusion_matrix(clf, digits_small):
