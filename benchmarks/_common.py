@@ -48,3 +48,16 @@ def save_table(frame: pd.DataFrame, name: str, header: str) -> Path:
     print(header)
     print(frame.to_string(index=False))
     return RESULTS / f"{name}.md"
+
+
+def plain_log_axes(ax) -> None:
+    """Label a log x axis with plain numbers at its major ticks (no 2x10^0 clutter).
+
+    The y axis keeps matplotlib's labels, which stay readable when a log axis spans
+    less than a decade.
+    """
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    if ax.get_xscale() == "log":
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())

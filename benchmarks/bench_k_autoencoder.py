@@ -37,7 +37,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import RESULTS, default_data_home, machine_header, plain_log_axes, save_table
 from skae import AutoencoderTransformer, KAutoencoderTransformer
 from skae.datasets import load_split
 
@@ -120,6 +120,10 @@ def run_pca(split, sizes, rows):
             print(rows[-1], flush=True)
 
 
+#: x ticks of the figure (total code sizes)
+CODE_TICKS = (4, 8, 16, 32, 64)
+
+
 def plot(table, path):
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     ensembles = table[table["representation"] == "k-AE"]
@@ -131,6 +135,8 @@ def plot(table, path):
         ref = pca[pca["classifier"] == classifier]
         ax.plot(ref["code_size"], ref["test_accuracy"], "k--", label="PCA")
         ax.set(xscale="log", xlabel="total code size", ylabel="test accuracy", title=classifier)
+        ax.set_xticks(CODE_TICKS)
+        plain_log_axes(ax)
         ax.legend(fontsize=8)
     ax = axes[2]
     first = ensembles[ensembles["classifier"] == next(iter(CLASSIFIERS))]
@@ -146,6 +152,8 @@ def plot(table, path):
         ylabel="test MSE per pixel",
         title="reconstruction (ensemble average)",
     )
+    ax.set_xticks(CODE_TICKS)
+    plain_log_axes(ax)
     ax.legend(fontsize=8)
     fig.suptitle("MNIST: k autoencoders (per-member code 4, 8, 16) against PCA")
     fig.tight_layout()

@@ -35,7 +35,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import RESULTS, default_data_home, machine_header, plain_log_axes, save_table
 
 BASE = dict(n_samples=10_000, latent_dim=16, hidden=256, epochs=3)
 N_SAMPLES = (1_000, 2_000, 5_000, 10_000, 20_000, 60_000)
@@ -167,6 +167,8 @@ def plot(table: pd.DataFrame, path) -> None:
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3, which="both")
             ax.set_title(f"slope {slope(rows[factor], values):.2f}", fontsize="small")
+            ax.set_xticks(rows[factor].tolist())
+            plain_log_axes(ax)
     fig.suptitle("AutoencoderTransformer fit cost (log-log)")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
