@@ -177,6 +177,23 @@ TRAINING_PARAMETER_CONSTRAINTS: dict = {
 }
 
 
+def _training_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``X`` as a float32 tensor on ``device``, sharing memory with ``X`` when it can.
+
+    Training only reads the data (batches are gathered copies), so a float32,
+    C-contiguous, writeable array on the CPU is wrapped rather than copied: a fit on
+    60,000 MNIST images then needs 188 MB less. Anything else is converted once.
+    """
+    if (
+        device.type == "cpu"
+        and X.dtype == np.float32
+        and X.flags.c_contiguous
+        and X.flags.writeable
+    ):
+        return torch.from_numpy(X)
+    return torch.tensor(X, dtype=torch.float32, device=device)
+
+
 class SkorchEstimatorMixin:
     """Training through skorch, shared by every skae estimator.
 
@@ -250,7 +267,7 @@ class SkorchEstimatorMixin:
             # user's global torch RNG state is left untouched.
             torch.manual_seed(seed)
             dataset = TensorDataset(
-                torch.tensor(X, dtype=torch.float32, device=device),
+                _training_tensor(X, device),
                 None if y is None else torch.as_tensor(y, device=device),
             )
             train_set, valid_set = self._train_valid_split(dataset, seed)

@@ -1,5 +1,10 @@
 """scikit-learn's API checks for every skae estimator."""
 
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
@@ -65,3 +70,23 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("writeable", [True, False], ids=["writeable", "read-only"])
+def test_float32_input_is_read_not_written(estimator, writeable, digits):
+    """float32 training data are shared with torch, not copied: fit must only read them.
+
+    Read-only arrays (e.g. memory maps) are copied instead, without torch's warning
+    about non-writable arrays.
+    """
+    X, y = digits
+    X = X[:120].astype(np.float32)
+    before = X.copy()
+    X.setflags(write=writeable)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fitted = clone(estimator).fit(X, y[:120])
+    np.testing.assert_array_equal(X, before)
+    fitted.predict(X) if hasattr(fitted, "predict") else fitted.transform(X)
+    np.testing.assert_array_equal(X, before)
