@@ -22,7 +22,7 @@ where it stopped when started again with the same options.
 Protocol: the first ``--n-train`` (default 10,000) MNIST training images to fit
 everything, the official 10,000 test images to evaluate.
 
-Run: ``python benchmarks/bench_latent_size.py [--epochs 100] [--n-jobs 2] [--quick]``.
+Run: ``python benchmarks/bench_latent_size.py [--epochs 50] [--n-jobs 2] [--quick]``.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def plot_confusions(table: pd.DataFrame, folder, classifier: str, path) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=100, help="full-batch RProp steps")
+    parser.add_argument("--epochs", type=int, default=50, help="full-batch RProp steps")
     parser.add_argument("--n-train", type=int, default=10_000)
     parser.add_argument(
         "--n-jobs", type=int, default=None, help="fits at once, 1 thread each (default 2; quick 1)"
