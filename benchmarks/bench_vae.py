@@ -18,7 +18,7 @@ Figures: reconstructions (originals, dense, conv), generated samples (decoded dr
 N(0, I), the same draws for both), and the 2-D model's test codes coloured by digit
 beside the images it decodes on a grid of the latent plane.
 
-Run: ``python benchmarks/bench_vae.py [--epochs 20] [--train-size 60000] [--quick]``
+Run: ``python benchmarks/bench_vae.py [--epochs 10] [--train-size 60000] [--quick]``
 (results ``results/vae.*``; ``--quick``, 1,000 training and 500 test images for 2
 epochs, writes ``results/vae_quick.*`` instead).
 """
@@ -139,7 +139,7 @@ def plot_latent_2d(vae, X, y, path, n_grid=15):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
