@@ -126,6 +126,8 @@ def make_model(name, latent_dim, max_epochs, callback, seed, device):
 def train(name, latent_dim, steps, X_train, X_test, threads, seed, device):
     """Train one model to ``max(steps)`` steps; its checkpoints and test codes."""
     torch.set_num_threads(threads)
+    # joblib hands workers read-only memory maps; torch wants writeable arrays
+    X_test = np.array(X_test)
     callback = StepCheckpoints(steps, X_test)
     max_epochs = math.ceil(max(steps) / math.ceil(len(X_train) / BATCH))
     model = make_model(name, latent_dim, max_epochs, callback, seed, device).fit(X_train)
