@@ -211,7 +211,8 @@ def main(argv=None):
     def capped(name, wanted):
         if name != "vae-conv" or args.conv_steps is None or args.quick:
             return wanted
-        return sorted({s for s in wanted if s < args.conv_steps} | {args.conv_steps})
+        kept = {s for s in wanted if s < args.conv_steps}
+        return sorted(kept | ({args.conv_steps} if max(wanted) >= args.conv_steps else set()))
 
     jobs = [(name, 5, capped(name, steps)) for name in args.models]
     jobs += [(name, 2, capped(name, [scatter_steps])) for name in args.models if scatter_steps > 0]
