@@ -88,5 +88,6 @@ def test_float32_input_is_read_not_written(estimator, writeable, digits):
         warnings.simplefilter("error", UserWarning)
         fitted = clone(estimator).fit(X, y[:120])
     np.testing.assert_array_equal(X, before)
-    fitted.predict(X) if hasattr(fitted, "predict") else fitted.transform(X)
+    use = fitted.predict if hasattr(fitted, "predict") else fitted.transform
+    use(X)
     np.testing.assert_array_equal(X, before)
