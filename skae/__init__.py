@@ -1,6 +1,7 @@
 """skae: scikit-learn-compatible autoencoder transformers built on PyTorch and skorch."""
 
 from . import datasets as datasets  # the subpackage, so that skae.datasets works
+from . import exceptions as exceptions
 from ._autoencoder import AutoencoderTransformer
 from ._base import BaseAutoencoder
 from ._encoder_classifier import EncoderClassifier

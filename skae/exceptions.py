@@ -1,0 +1,47 @@
+"""Exceptions and warnings raised by skae estimators.
+
+Data problems have their own exceptions in :mod:`skae.datasets`
+(:class:`~skae.datasets.DatasetNotFoundError`, :class:`~skae.datasets.DatasetFileError`)
+and the study runner in :mod:`skae.study`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InconsistentVersionWarning", "TrainingDivergedError"]
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Training produced a non-finite loss (NaN or infinity) and was stopped.
+
+    Raised by ``fit`` of every skae estimator instead of returning a model whose codes
+    are NaN. The message names the epoch and the loss term that went non-finite and
+    suggests a lower learning rate. Inside :class:`~sklearn.model_selection.GridSearchCV`
+    the candidate fails and gets ``error_score``, as any failed fit does.
+    """
+
+
+class InconsistentVersionWarning(UserWarning):
+    """A model pickled by one skae version was loaded by another.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The class of the unpickled estimator.
+    current_skae_version : str
+        The skae version doing the loading.
+    original_skae_version : str
+        The skae version that pickled the estimator (``'unknown'`` for pickles made
+        before skae stamped its version).
+    """
+
+    def __init__(self, *, estimator_name, current_skae_version, original_skae_version):
+        self.estimator_name = estimator_name
+        self.current_skae_version = current_skae_version
+        self.original_skae_version = original_skae_version
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from skae version "
+            f"{self.original_skae_version} when using version {self.current_skae_version}. "
+            "This might lead to breaking code or invalid results. Use at your own risk."
+        )
