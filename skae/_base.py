@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.helper import predefined_split
 
+from ._callbacks import DivergenceCheck
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._optimizers import check_optimizer_kwargs, resolve_optimizer
@@ -302,8 +303,8 @@ class SkorchEstimatorMixin:
 
         Optimizer (and its ``optimizer__`` arguments), learning rate, batch size,
         epochs, whole-tensor batch iterators, the validation split, callbacks (the
-        user's, then early stopping and a progress bar when asked for), verbosity and
-        device.
+        user's, then early stopping and a progress bar when asked for, then the
+        divergence check), verbosity and device.
         """
         callbacks = list(self.callbacks or [])
         if self.early_stopping:
@@ -318,6 +319,8 @@ class SkorchEstimatorMixin:
             )
         if self.verbose and self.verbose >= 2:
             callbacks.append(ProgressBar())
+        # Last, so that it checks the weights early stopping restored.
+        callbacks.append(DivergenceCheck(type(self).__name__))
         optimizer_kwargs = {
             f"{OPTIMIZER_PREFIX}{k}": v for k, v in (self.optimizer_kwargs or {}).items()
         }

@@ -1,0 +1,63 @@
+"""skorch callbacks that every skae estimator trains with."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from skorch.callbacks import Callback
+
+from .exceptions import TrainingDivergedError
+
+#: per-batch history entries that are counts, not loss values
+_NOT_LOSSES = ("_batch_size",)
+
+
+class DivergenceCheck(Callback):
+    """Stop training with :class:`~skae.exceptions.TrainingDivergedError` on a
+    non-finite loss.
+
+    After each batch (training and validation) it reads the floats skorch and
+    :class:`~skae._training.AutoencoderNet` have just recorded in the batch history
+    (``train_loss`` and every named term such as ``train_recon`` or ``train_kl``):
+    skorch already moved them to the host with ``.item()``, so the check costs no extra
+    device synchronisation. At the end of training it also checks the parameters once,
+    since the last step can turn the weights non-finite after a finite loss. Either way
+    no model with NaN weights is returned silently.
+
+    Parameters
+    ----------
+    estimator_name : str, default='the model'
+        Named in the error message.
+    """
+
+    def __init__(self, estimator_name: str = "the model"):
+        self.estimator_name = estimator_name
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        record = net.history[-1, "batches", -1]
+        # The named terms are recorded before the total, so the first non-finite
+        # entry is the term that caused it (e.g. train_kl before train_loss).
+        for name, value in record.items():
+            if name.endswith(_NOT_LOSSES) or not isinstance(value, float):
+                continue
+            if not math.isfinite(value):
+                self._raise(net, f"{name} became {value}")
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        finite = all(bool(torch.isfinite(p).all()) for p in net.module_.parameters())
+        if not finite:
+            self._raise(net, "the weights became non-finite")
+
+    def _raise(self, net, what: str):
+        epoch = net.history[-1, "epoch"] if len(net.history) else 0
+        lr = getattr(net, "lr", None)
+        hint = (
+            f"lr={lr:g} is probably too large; try a lower learning rate (e.g. lr={lr / 10:g})"
+            if isinstance(lr, (int, float))
+            else "try a lower learning rate"
+        )
+        raise TrainingDivergedError(
+            f"Training of {self.estimator_name} diverged: {what} at epoch {epoch}. "
+            f"{hint}, or scale the inputs."
+        )
