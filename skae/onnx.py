@@ -1,0 +1,338 @@
+"""ONNX export of skae models through skl2onnx.
+
+Importing this module registers a converter for every skae transformer
+(:class:`~skae.AutoencoderTransformer`, :class:`~skae.VAETransformer` dense and
+convolutional, :class:`~skae.ITLAutoencoder`, :class:`~skae.KAutoencoderTransformer`)
+and for :class:`~skae.EncoderClassifier` with skl2onnx, so that
+:func:`skl2onnx.to_onnx` converts a fitted skae model, or a pipeline containing one,
+into a single ONNX graph that onnxruntime serves without Python, torch or skae::
+
+    import skae.onnx  # registers the converters (needs skl2onnx)
+    from skl2onnx import to_onnx
+
+    onx = to_onnx(pipeline, X[:1].astype(np.float32))
+
+skae itself does not depend on skl2onnx: install the ``onnx`` extra
+(``pip install skae[onnx]``) to use this module.
+
+What is exported is what ``transform`` (or ``predict``/``predict_proba``) computes:
+the encoder, in inference mode. The graph is built layer by layer from the trained
+torch modules (``Linear`` to ``Gemm``; ``ReLU``, ``Sigmoid``, ``Tanh``, ``ELU``,
+``LeakyReLU`` to the ONNX operators of the same name; ``Conv2d`` to ``Conv``;
+``Unflatten``/``Flatten`` to ``Reshape``/``Flatten``; ``BatchNorm`` with its running
+statistics; ``Dropout`` and ``Identity`` to nothing), so no torch exporter is
+involved and any target opset from 10 up works. The graph computes in float32, as
+skae does: double inputs are cast to float32 and the codes cast back, which is what
+``transform`` does with float64 input.
+
+- VAE: the posterior mean (``transform_mode='mean'``), or means and
+  log-variances side by side (``'mean_logvar'``); ``'sample'`` draws random codes
+  and cannot be exported.
+- k-autoencoder: the members' codes concatenated.
+- EncoderClassifier: a label and class probabilities (softmax of the logits), like
+  any skl2onnx classifier; the ``zipmap`` option works as for scikit-learn
+  classifiers (``options={id(model): {"zipmap": False}}`` gives a probability
+  tensor instead of a list of dictionaries), and so does ``nocl`` (class indices
+  as labels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+try:
+    from onnx import TensorProto
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "skae.onnx needs skl2onnx (and onnx); install them with `pip install skae[onnx]`."
+    ) from exc
+
+from ._base import BaseAutoencoder
+from ._conv import Crop
+from ._encoder_classifier import EncoderClassifier
+from ._k_autoencoder import KAutoencoderTransformer
+from ._vae import VAETransformer
+
+__all__ = ["register_converters"]
+
+#: the aliases under which the skae models are registered with skl2onnx
+ALIASES = {
+    "AutoencoderTransformer": "SkaeAutoencoderTransformer",
+    "VAETransformer": "SkaeVAETransformer",
+    "ITLAutoencoder": "SkaeITLAutoencoder",
+    "KAutoencoderTransformer": "SkaeKAutoencoderTransformer",
+    "EncoderClassifier": "SkaeEncoderClassifier",
+}
+
+_ACTIVATION_OPS = {
+    nn.ReLU: "Relu",
+    nn.Sigmoid: "Sigmoid",
+    nn.Tanh: "Tanh",
+}
+
+
+# --------------------------------------------------------------------------- graph
+class _Graph:
+    """Adds the nodes of one skae model to a skl2onnx container, with unique names."""
+
+    def __init__(self, scope, operator, container):
+        self.scope = scope
+        self.container = container
+        self.prefix = operator.full_name
+
+    def name(self, hint: str) -> str:
+        return self.scope.get_unique_variable_name(f"{self.prefix}_{hint}")
+
+    def node(self, op_type: str, inputs, hint: str, **attrs) -> str:
+        out = self.name(hint)
+        self.container.add_node(
+            op_type,
+            inputs,
+            out,
+            name=self.scope.get_unique_operator_name(f"{self.prefix}_{op_type}"),
+            **attrs,
+        )
+        return out
+
+    def constant(self, hint: str, value) -> str:
+        """A float32 (or int64) initializer holding ``value``."""
+        array = np.asarray(value)
+        if array.dtype.kind == "f":
+            array, proto = array.astype(np.float32), TensorProto.FLOAT
+        else:
+            array, proto = array.astype(np.int64), TensorProto.INT64
+        name = self.name(hint)
+        self.container.add_initializer(name, proto, list(array.shape), array.ravel().tolist())
+        return name
+
+    def weights(self, hint: str, tensor: torch.Tensor) -> str:
+        return self.constant(hint, tensor.detach().cpu().float().numpy())
+
+
+def _add_module(graph: _Graph, module: nn.Module, x: str) -> str:
+    """Append the inference-mode computation of ``module`` on ``x``; return its output.
+
+    Covers the layers skae builds (dense and convolutional encoders, heads with
+    dropout). Anything else raises ``NotImplementedError`` naming the layer, rather
+    than exporting a graph that computes something else.
+    """
+    if isinstance(module, nn.Sequential):
+        for layer in module:
+            x = _add_module(graph, layer, x)
+        return x
+    if isinstance(module, (nn.Identity, nn.modules.dropout._DropoutNd)):
+        # Dropout is the identity in inference mode.
+        return x
+    if isinstance(module, nn.Linear):
+        inputs = [x, graph.weights("W", module.weight)]
+        if module.bias is not None:
+            inputs.append(graph.weights("B", module.bias))
+        return graph.node("Gemm", inputs, "gemm", transB=1)
+    op = _ACTIVATION_OPS.get(type(module))
+    if op is not None:
+        return graph.node(op, [x], op.lower())
+    if isinstance(module, nn.ELU):
+        return graph.node("Elu", [x], "elu", alpha=float(module.alpha))
+    if isinstance(module, nn.LeakyReLU):
+        return graph.node("LeakyRelu", [x], "leakyrelu", alpha=float(module.negative_slope))
+    if isinstance(module, nn.Unflatten):
+        if module.dim != 1:
+            raise NotImplementedError(f"Unflatten(dim={module.dim}) has no ONNX converter.")
+        shape = graph.constant("shape", [-1, *module.unflattened_size])
+        return graph.node("Reshape", [x, shape], "reshape")
+    if isinstance(module, nn.Flatten):
+        if module.start_dim != 1 or module.end_dim != -1:
+            raise NotImplementedError("Only Flatten(start_dim=1, end_dim=-1) is exported.")
+        return graph.node("Flatten", [x], "flatten", axis=1)
+    if isinstance(module, nn.Conv2d):
+        return _add_conv(graph, module, x)
+    if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return _add_batch_norm(graph, module, x)
+    if isinstance(module, Crop):
+        starts = graph.constant("starts", [0, 0])
+        ends = graph.constant("ends", [module.height, module.width])
+        axes = graph.constant("axes", [2, 3])
+        return graph.node("Slice", [x, starts, ends, axes], "crop")
+    raise NotImplementedError(
+        f"skae.onnx cannot export the torch layer {type(module).__name__}; "
+        "supported: Linear, Conv2d, BatchNorm1d/2d, ReLU, Sigmoid, Tanh, ELU, LeakyReLU, "
+        "Identity, Dropout, Flatten, Unflatten."
+    )
+
+
+def _add_conv(graph: _Graph, conv: nn.Conv2d, x: str) -> str:
+    if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
+        raise NotImplementedError("Conv2d is exported with explicit zero padding only.")
+    inputs = [x, graph.weights("W", conv.weight)]
+    if conv.bias is not None:
+        inputs.append(graph.weights("B", conv.bias))
+    pad_h, pad_w = conv.padding
+    return graph.node(
+        "Conv",
+        inputs,
+        "conv",
+        kernel_shape=list(conv.kernel_size),
+        strides=list(conv.stride),
+        pads=[pad_h, pad_w, pad_h, pad_w],
+        dilations=list(conv.dilation),
+        group=conv.groups,
+    )
+
+
+def _add_batch_norm(graph: _Graph, bn, x: str) -> str:
+    if bn.running_mean is None:
+        raise NotImplementedError("BatchNorm without running statistics cannot be exported.")
+    n = bn.num_features
+    scale = bn.weight if bn.affine else torch.ones(n)
+    bias = bn.bias if bn.affine else torch.zeros(n)
+    inputs = [
+        x,
+        graph.weights("scale", scale),
+        graph.weights("bias", bias),
+        graph.weights("mean", bn.running_mean),
+        graph.weights("var", bn.running_var),
+    ]
+    return graph.node("BatchNormalization", inputs, "batchnorm", epsilon=float(bn.eps))
+
+
+def _slice_columns(graph: _Graph, x: str, stop: int) -> str:
+    """Columns ``[0, stop)`` of a 2-D tensor."""
+    starts = graph.constant("starts", [0])
+    ends = graph.constant("ends", [stop])
+    axes = graph.constant("axes", [1])
+    return graph.node("Slice", [x, starts, ends, axes], "slice")
+
+
+def _add_codes(graph: _Graph, estimator, x: str) -> str:
+    """Append what ``estimator.transform`` computes on float32 ``x``; return the codes."""
+    if isinstance(estimator, KAutoencoderTransformer):
+        codes = [_add_codes(graph, member, x) for member in estimator.estimators_]
+        return codes[0] if len(codes) == 1 else graph.node("Concat", codes, "concat", axis=1)
+    if not isinstance(estimator, BaseAutoencoder):
+        raise NotImplementedError(
+            f"skae.onnx exports skae autoencoders, not {type(estimator).__name__}."
+        )
+    codes = _add_module(graph, estimator.encoder_, x)
+    if isinstance(estimator, VAETransformer):
+        mode = estimator.transform_mode
+        if mode == "sample":
+            raise NotImplementedError(
+                "VAETransformer(transform_mode='sample') draws random codes and cannot be "
+                "exported; use transform_mode='mean' (or 'mean_logvar')."
+            )
+        if mode == "mean":
+            # The encoder outputs means then log-variances; transform keeps the means.
+            codes = _slice_columns(graph, codes, estimator.latent_dim)
+    return codes
+
+
+def _as_float(graph: _Graph, operator) -> str:
+    """The operator's input as float32 (skae computes in float32 whatever the input)."""
+    x = operator.inputs[0].full_name
+    if isinstance(operator.inputs[0].type, FloatTensorType):
+        return x
+    return graph.node("Cast", [x], "cast", to=TensorProto.FLOAT)
+
+
+def _write_output(graph: _Graph, value: str, variable) -> None:
+    """Copy ``value`` (float32) to the output ``variable``, cast to its declared type."""
+    to = TensorProto.DOUBLE if isinstance(variable.type, DoubleTensorType) else TensorProto.FLOAT
+    graph.container.add_node(
+        "Cast",
+        [value],
+        variable.full_name,
+        name=graph.scope.get_unique_operator_name(f"{graph.prefix}_Cast"),
+        to=to,
+    )
+
+
+# --------------------------------------------------------------------------- transformers
+def _n_codes(estimator) -> int:
+    return len(estimator.get_feature_names_out())
+
+
+def skae_transformer_shape_calculator(operator):
+    """Output of a skae transformer: ``(N, n_codes)`` codes, double for double input."""
+    input_type = operator.inputs[0].type
+    out_type = DoubleTensorType if isinstance(input_type, DoubleTensorType) else FloatTensorType
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = out_type([n, _n_codes(operator.raw_operator)])
+
+
+def skae_transformer_converter(scope, operator, container):
+    """Encoder graph of a skae autoencoder or k-autoencoder (what ``transform`` computes)."""
+    graph = _Graph(scope, operator, container)
+    codes = _add_codes(graph, operator.raw_operator, _as_float(graph, operator))
+    _write_output(graph, codes, operator.outputs[0])
+
+
+# --------------------------------------------------------------------------- classifier
+def skae_classifier_converter(scope, operator, container):
+    """Label and probabilities of an :class:`~skae.EncoderClassifier`."""
+    model = operator.raw_operator
+    graph = _Graph(scope, operator, container)
+    module = model.module_
+    logits = _add_module(graph, module.input_dropout, _as_float(graph, operator))
+    logits = _add_module(graph, module.encoder, logits)
+    logits = _add_module(graph, module.head, logits)
+    proba = graph.node("Softmax", [logits], "proba", axis=1)
+    _write_output(graph, proba, operator.outputs[1])
+
+    index = graph.node("ArgMax", [logits], "argmax", axis=1, keepdims=0)
+    classes = np.asarray(model.classes_)
+    if container.get_options(model, dict(nocl=False))["nocl"]:
+        # skl2onnx's ``nocl`` option: labels are class indices, not the class values.
+        classes = np.arange(len(classes))
+    if classes.dtype.kind in "biuf":
+        # skl2onnx types numeric labels as int64 (calculate_linear_classifier_output_shapes).
+        labels = graph.constant("classes", classes.astype(np.int64))
+    else:
+        labels = graph.name("classes")
+        values = [str(c).encode("utf-8") for c in classes]
+        container.add_initializer(labels, TensorProto.STRING, [len(values)], values)
+    container.add_node(
+        "Gather",
+        [labels, index],
+        operator.outputs[0].full_name,
+        name=scope.get_unique_operator_name(f"{graph.prefix}_Gather"),
+        axis=0,
+    )
+
+
+# --------------------------------------------------------------------------- registry
+def register_converters() -> None:
+    """Register the skae converters with skl2onnx (done once, on ``import skae.onnx``).
+
+    Calling it again is harmless; it is public for code that resets skl2onnx's
+    registry.
+
+    Examples
+    --------
+    >>> import skae.onnx
+    >>> skae.onnx.register_converters()
+    """
+    from ._autoencoder import AutoencoderTransformer
+    from ._itl import ITLAutoencoder
+
+    for cls in (AutoencoderTransformer, VAETransformer, ITLAutoencoder, KAutoencoderTransformer):
+        update_registered_converter(
+            cls,
+            ALIASES[cls.__name__],
+            skae_transformer_shape_calculator,
+            skae_transformer_converter,
+        )
+    update_registered_converter(
+        EncoderClassifier,
+        ALIASES["EncoderClassifier"],
+        calculate_linear_classifier_output_shapes,
+        skae_classifier_converter,
+        options={"zipmap": [True, False, "columns"], "nocl": [False, True]},
+    )
+
+
+register_converters()
