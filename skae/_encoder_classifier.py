@@ -12,10 +12,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
+from skorch.dataset import unpack_data
 from torch import nn
 
 from ._base import (
@@ -23,7 +23,9 @@ from ._base import (
     SkorchEstimatorMixin,
     check_layer_sizes,
 )
+from ._losses import ReconstructionLoss
 from ._nn import ACTIVATIONS, make_activation, make_mlp
+from ._semi_supervised import encode_partial_labels
 
 #: modules after which ``dropout`` goes: the activations skae builds ('linear' too)
 _ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
@@ -55,14 +57,18 @@ class EncoderClassifierModule(nn.Module):
         Dropout probability on the inputs.
     freeze_encoder : bool, default=False
         Keep ``encoder`` in evaluation mode and without gradients.
+    decoder : torch.nn.Module or None, default=None
+        Maps codes back to raw inputs (before the output activation), for an
+        auxiliary reconstruction loss; None without one.
     """
 
-    def __init__(self, encoder, head, input_dropout=0.0, freeze_encoder=False):
+    def __init__(self, encoder, head, input_dropout=0.0, freeze_encoder=False, decoder=None):
         super().__init__()
         self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
         self.encoder = encoder
         self.head = head
         self.freeze_encoder = freeze_encoder
+        self.decoder = decoder
         if freeze_encoder:
             self.encoder.requires_grad_(False)
             self.encoder.eval()
@@ -76,13 +82,19 @@ class EncoderClassifierModule(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(self.input_dropout(x)))
 
+    def reconstruct_raw(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's raw output for ``x`` (needs ``decoder``)."""
+        return self.decoder(self.encoder(self.input_dropout(x)))
+
     @torch.no_grad()
     def constrain_max_norm(self, max_norm: float) -> None:
         """Scale each trainable hidden unit's incoming weight vector to norm <= ``max_norm``.
 
         The output layer (the last ``Linear``) and frozen layers are left alone.
         """
-        trainable = [m for m in self.modules() if isinstance(m, nn.Linear)]
+        # Encoder and head only: the decoder (if any) is not part of the classifier.
+        trainable = [m for part in (self.encoder, self.head) for m in part.modules()]
+        trainable = [m for m in trainable if isinstance(m, nn.Linear)]
         for layer in trainable[:-1]:
             if layer.weight.requires_grad:
                 layer.weight.renorm_(2, 0, max_norm)
@@ -131,6 +143,93 @@ class ClassifierNet(NeuralNet):
         ]
 
 
+class SemiSupervisedClassifierNet(ClassifierNet):
+    """Classifier net trained on all rows: cross-entropy on labelled rows plus
+    ``reconstruction_weight`` x the reconstruction of every row.
+
+    The training set holds every row (targets ``-1`` for unlabelled ones). Each step
+    reconstructs its batch and classifies a batch of the same size drawn from the
+    labelled rows (``labelled_X``, ``labelled_y``, with replacement), so that a few
+    labels are seen at every step however many unlabelled rows there are. Both terms
+    are logged per epoch (``train_classification``, ``train_recon``; ``valid_*``
+    with early stopping, where the validation rows' own labels are used).
+    """
+
+    def __init__(
+        self,
+        module,
+        criterion,
+        *,
+        reconstruction_weight=0.0,
+        recon_loss="mse",
+        recon_output_activation="linear",
+        labelled_X=None,
+        labelled_y=None,
+        **kwargs,
+    ):
+        super().__init__(module, criterion, **kwargs)
+        self.reconstruction_weight = reconstruction_weight
+        self.recon_loss = recon_loss
+        self.recon_output_activation = recon_output_activation
+        self.labelled_X = labelled_X
+        self.labelled_y = labelled_y
+
+    def _reconstruction(self, X):
+        # Built per call from plain settings: skorch forbids torch modules as
+        # attributes set outside its initialize methods (the loss holds no weights).
+        loss = ReconstructionLoss(
+            loss=self.recon_loss, output_activation=self.recon_output_activation
+        )
+        return loss(self.module_.reconstruct_raw(X), X)
+
+    def _terms(self, logits, y_true, X, training):
+        labelled = y_true >= 0
+        if labelled.any():
+            classification = super().get_loss(
+                logits[labelled], y_true[labelled], X=X, training=training
+            )
+        else:  # a validation batch without labels
+            classification = torch.zeros((), device=logits.device)
+        recon = self._reconstruction(X)
+        prefix = "train" if training else "valid"
+        self.history.record_batch(f"{prefix}_classification", classification.item())
+        self.history.record_batch(f"{prefix}_recon", recon.item())
+        return classification + self.reconstruction_weight * recon
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, _ = unpack_data(batch)
+        # torch's generator is seeded from random_state by the estimator.
+        index = torch.randint(len(self.labelled_X), (len(Xi),), device=self.labelled_X.device)
+        X_lab, y_lab = self.labelled_X[index], self.labelled_y[index]
+        logits = self.infer(X_lab, **fit_params)
+        labelled = super().get_loss(logits, y_lab, X=X_lab, training=True)
+        recon = self._reconstruction(Xi)
+        self.history.record_batch("train_classification", labelled.item())
+        self.history.record_batch("train_recon", recon.item())
+        loss = labelled + self.reconstruction_weight * recon
+        loss.backward()
+        return {"loss": loss, "y_pred": logits}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            logits = self.infer(Xi, **fit_params)
+            loss = self._terms(logits, yi, Xi, training=False)
+        return {"loss": loss, "y_pred": logits}
+
+    @property
+    def _default_callbacks(self):
+        callbacks = list(super()._default_callbacks)
+        for name in ("classification", "recon"):
+            callbacks.append(
+                (f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True))
+            )
+            callbacks.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
+        return callbacks
+
+
 class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Neural-network classifier whose hidden layers start from an autoencoder's encoder.
 
@@ -144,6 +243,15 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     ``encoder_hidden_layer_sizes`` (the baseline). The network is trained by
     cross-entropy on its logits through skorch, with the same training options as
     the skae autoencoders.
+
+    **Few labels.** As in :mod:`sklearn.semi_supervised`, a label of ``-1`` marks an
+    unlabelled row (in numeric ``y``, or as the integer ``-1`` in an ``object`` array
+    of, say, strings; an array of strings has no unlabelled rows). An unfitted
+    ``encoder`` is then fitted on every row, and the network on the labelled rows
+    only; with ``reconstruction_weight > 0`` the reconstruction of every row stays in
+    the loss while fine-tuning (each step also classifies a batch drawn from the
+    labelled rows). ``-1`` is never a class: ``classes_`` and :meth:`predict` hold
+    only the labels seen; ``y`` with no labelled row raises a ``ValueError``.
 
     Parameters
     ----------
@@ -179,6 +287,14 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         whose incoming weight vector has an L2 norm above ``max_norm`` has it scaled
         down to ``max_norm`` (the output layer is not constrained). Often combined
         with dropout; ``None`` leaves the weights free.
+    reconstruction_weight : float, default=0.0
+        Weight of an auxiliary reconstruction loss of every row (labelled or not,
+        through the autoencoder's copied decoder) added to the cross-entropy while
+        fine-tuning: a semi-supervised regulariser for few labels. Then each training
+        step reconstructs a batch of all rows and classifies a batch of the same size
+        drawn (with replacement) from the labelled rows, and an epoch is a pass over
+        all rows. Needs an ``encoder`` whose ``decoder_`` takes its codes (e.g.
+        :class:`skae.AutoencoderTransformer`). ``0`` trains on the labelled rows alone.
     optimizer : str or torch.optim.Optimizer subclass, default='adam'
         One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
         (:class:`skae.optim.RProp`), 'torch_rprop', or an optimizer class.
@@ -215,7 +331,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels of the labelled rows (never the unlabelled marker ``-1``).
     autoencoder_ : estimator or None
         The fitted autoencoder whose encoder was used (a copy of ``encoder`` or the
         clone fitted in :meth:`fit`); ``None`` for ``encoder=None``.
@@ -225,7 +341,10 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         The trained network; ``encoder_`` and ``head_`` are its parts.
     history_ : pandas.DataFrame
         Per-epoch record (``train_loss``, ``train_acc``, and ``valid_loss``,
-        ``valid_acc`` with early stopping), indexed by epoch.
+        ``valid_acc`` with early stopping), indexed by epoch; with
+        ``reconstruction_weight > 0`` also ``train_classification`` and
+        ``train_recon`` (and their ``valid_`` counterparts), the two terms of
+        ``train_loss``.
     n_epochs_ : int
         Epochs actually run.
     device_ : torch.device
@@ -276,6 +395,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         **TRAINING_PARAMETER_CONSTRAINTS,
     }
 
@@ -289,6 +409,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         dropout=0.0,
         input_dropout=0.0,
         max_norm=None,
+        reconstruction_weight=0.0,
         optimizer="adam",
         optimizer_kwargs=None,
         lr=1e-3,
@@ -311,6 +432,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.max_norm = max_norm
+        self.reconstruction_weight = reconstruction_weight
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.lr = lr
@@ -332,6 +454,11 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         sizes = check_layer_sizes(self.encoder_hidden_layer_sizes, "encoder_hidden_layer_sizes")
         if self.encoder is None and not sizes:
             raise ValueError("encoder=None needs at least one encoder_hidden_layer_sizes entry.")
+        if self.encoder is None and self.reconstruction_weight > 0:
+            raise ValueError(
+                "reconstruction_weight > 0 needs an autoencoder as encoder (its decoder "
+                "reconstructs the inputs); encoder=None has none."
+            )
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y):
@@ -342,7 +469,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training data; never modified.
         y : array-like of shape (n_samples,)
-            Class labels.
+            Class labels; ``-1`` marks an unlabelled row (see the class description).
 
         Returns
         -------
@@ -351,11 +478,22 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         self._validate_hyperparameters()
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
-        check_classification_targets(y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        self.classes_, y_encoded, labelled = encode_partial_labels(y, type(self).__name__)
         random_state = check_random_state(self.random_state)
+        # The autoencoder learns from every row, labelled or not.
         self.autoencoder_ = self._fitted_autoencoder(X, random_state)
-        self._fit_net(X, y_encoded.astype(np.int64))
+        if self.reconstruction_weight > 0:
+            self._labelled_rows = (X[labelled], y_encoded[labelled])
+            try:
+                self._fit_net(X, y_encoded)
+            finally:
+                del self._labelled_rows
+            # The labelled copy served training only; keep it out of pickles.
+            self.net_.labelled_X = self.net_.labelled_y = None
+        elif labelled.all():
+            self._fit_net(X, y_encoded)
+        else:
+            self._fit_net(X[labelled], y_encoded[labelled])
         return self
 
     def _fitted_autoencoder(self, X, random_state):
@@ -387,10 +525,24 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         return fitted
 
     def _make_net(self, n_features, device, valid_set):
-        return ClassifierNet(
+        if self.reconstruction_weight == 0:
+            return ClassifierNet(
+                module=self._build_module(n_features),
+                criterion=nn.CrossEntropyLoss,
+                max_norm=self.max_norm,
+                **self._skorch_params(device, valid_set),
+            )
+        X_lab, y_lab = self._labelled_rows
+        params = self.autoencoder_.get_params()
+        return SemiSupervisedClassifierNet(
             module=self._build_module(n_features),
             criterion=nn.CrossEntropyLoss,
             max_norm=self.max_norm,
+            reconstruction_weight=self.reconstruction_weight,
+            recon_loss=params.get("loss", "mse"),
+            recon_output_activation=params.get("output_activation", "linear"),
+            labelled_X=torch.as_tensor(X_lab, dtype=torch.float32, device=device),
+            labelled_y=torch.as_tensor(y_lab, device=device),
             **self._skorch_params(device, valid_set),
         )
 
@@ -419,7 +571,30 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             _with_dropout(head, self.dropout),
             input_dropout=self.input_dropout,
             freeze_encoder=self.freeze_encoder,
+            decoder=self._copied_decoder(encoder, n_features),
         )
+
+    def _copied_decoder(self, encoder, n_features):
+        """A copy of the autoencoder's decoder, for ``reconstruction_weight > 0``."""
+        if self.reconstruction_weight == 0:
+            return None
+        decoder = getattr(self.autoencoder_, "decoder_", None)
+        message = (
+            f"reconstruction_weight > 0 needs an autoencoder whose decoder_ maps its "
+            f"encoder_'s codes back to inputs; {type(self.autoencoder_).__name__} "
+        )
+        if not isinstance(decoder, nn.Module):
+            raise TypeError(message + "has no torch decoder_.")
+        decoder = copy.deepcopy(decoder).float().cpu()
+        with torch.no_grad():
+            try:
+                shape = decoder.eval()(encoder.eval()(torch.zeros(1, n_features))).shape
+            except RuntimeError as exc:
+                raise ValueError(message + f"does not ({exc}).") from exc
+        if shape != (1, n_features):
+            raise ValueError(message + f"gives outputs of shape {tuple(shape)}.")
+        encoder.train()
+        return decoder.train()
 
     # ------------------------------------------------------------------ use
     @property

@@ -1,0 +1,63 @@
+"""scikit-learn's convention for unlabelled rows: ``y == -1``.
+
+As in :mod:`sklearn.semi_supervised`, a label of ``-1`` marks a row without a label
+in numeric targets (integers or floats) and in ``object`` arrays (the integer
+``-1`` among, say, string labels). Arrays of strings (numpy ``U``/``S`` dtypes)
+cannot hold the integer ``-1`` and count as fully labelled; a string ``'-1'`` is
+then an ordinary class, as in :class:`sklearn.semi_supervised.LabelSpreading`.
+:class:`sklearn.semi_supervised.SelfTrainingClassifier` refuses them outright.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+
+#: the label that marks an unlabelled row
+UNLABELLED = -1
+
+
+def labelled_mask(y: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows of ``y`` that carry a label (``y != -1``)."""
+    y = np.asarray(y)
+    if y.dtype.kind in "US":
+        return np.ones(len(y), dtype=bool)
+    # Element-wise for object arrays too: a string compared with -1 is just unequal.
+    return np.asarray(y != UNLABELLED, dtype=bool)
+
+
+def encode_partial_labels(y, estimator_name: str):
+    """Classes and integer codes of partially labelled ``y``; ``-1`` stays ``-1``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Class labels, ``-1`` for unlabelled rows.
+    estimator_name : str
+        For the error message.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        The sorted labels of the labelled rows; never contains ``-1``.
+    encoded : ndarray of int64 of shape (n_samples,)
+        Index into ``classes`` for labelled rows, ``-1`` for unlabelled ones.
+    labelled : ndarray of bool of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        If every row is unlabelled.
+    """
+    y = np.asarray(y)
+    labelled = labelled_mask(y)
+    if not labelled.any():
+        raise ValueError(
+            f"{estimator_name} got only unlabelled rows (every label is -1, scikit-learn's "
+            "marker for 'no label'): at least one labelled row is needed."
+        )
+    check_classification_targets(y[labelled])
+    classes, codes = np.unique(y[labelled], return_inverse=True)
+    encoded = np.full(len(y), UNLABELLED, dtype=np.int64)
+    encoded[labelled] = codes
+    return classes, encoded, labelled
