@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 try:
@@ -266,6 +267,7 @@ def skae_transformer_shape_calculator(operator):
 
 def skae_transformer_converter(scope, operator, container):
     """Encoder graph of a skae autoencoder or k-autoencoder (what ``transform`` computes)."""
+    check_is_fitted(operator.raw_operator)
     graph = _Graph(scope, operator, container)
     codes = _add_codes(graph, operator.raw_operator, _as_float(graph, operator))
     _write_output(graph, codes, operator.outputs[0])
@@ -275,6 +277,7 @@ def skae_transformer_converter(scope, operator, container):
 def skae_classifier_converter(scope, operator, container):
     """Label and probabilities of an :class:`~skae.EncoderClassifier`."""
     model = operator.raw_operator
+    check_is_fitted(model)
     graph = _Graph(scope, operator, container)
     module = model.module_
     logits = _add_module(graph, module.input_dropout, _as_float(graph, operator))
