@@ -204,7 +204,6 @@ MNIST_FILES = [
 
 
 @pytest.mark.slow
-@pytest.mark.datasets
 @pytest.mark.skipif(
     not all(f.is_file() for f in MNIST_FILES),
     reason="no MNIST files in the data home (set SKAE_DATA); never downloads",
