@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 
 from ._autoencoder import AutoencoderTransformer
 from ._base import ReconstructionScoreMixin, check_codes, resolve_device
+from ._persistence import VersionStampMixin
 
 
 def _fit_member(member, X, y, parent_pid, n_threads):
@@ -37,7 +38,9 @@ def _fit_member(member, X, y, parent_pid, n_threads):
             torch.set_num_threads(previous)
 
 
-class KAutoencoderTransformer(ReconstructionScoreMixin, TransformerMixin, BaseEstimator):
+class KAutoencoderTransformer(
+    VersionStampMixin, ReconstructionScoreMixin, TransformerMixin, BaseEstimator
+):
     """Ensemble of k autoencoders whose codes are concatenated into one representation.
 
     Each of the ``n_autoencoders`` members is a clone of ``estimator`` (by default an

@@ -1,5 +1,6 @@
 """scikit-learn's API checks for every skae estimator."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import skae
 from skae import (
     AutoencoderTransformer,
     EncoderClassifier,
@@ -14,6 +16,7 @@ from skae import (
     KAutoencoderTransformer,
     VAETransformer,
 )
+from skae.exceptions import InconsistentVersionWarning
 
 # Cheap settings: the checks fit dozens of times on tiny data.
 ESTIMATORS = [
@@ -91,3 +94,52 @@ def test_float32_input_is_read_not_written(estimator, writeable, digits):
     use = fitted.predict if hasattr(fitted, "predict") else fitted.transform
     use(X)
     np.testing.assert_array_equal(X, before)
+
+
+def _fitted(estimator, digits):
+    X, y = digits
+    return clone(estimator).fit(X[:120], y[:120]), X[:120]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_pickle_is_stamped_with_the_skae_version(estimator, digits):
+    fitted, X = _fitted(estimator, digits)
+    state_before = dict(fitted.__dict__)
+    assert fitted.__getstate__()["_skae_version"] == skae.__version__
+    # Pickling reads the estimator: nothing of its own state is replaced or added.
+    assert fitted.__dict__.keys() == state_before.keys()
+    assert all(fitted.__dict__[k] is v for k, v in state_before.items())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        loaded = pickle.loads(pickle.dumps(fitted))
+    assert "_skae_version" not in loaded.__dict__
+    use = "predict" if hasattr(fitted, "predict") else "transform"
+    np.testing.assert_allclose(getattr(loaded, use)(X), getattr(fitted, use)(X))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("stamp", ["0.0.1", None], ids=["other-version", "unstamped"])
+def test_unpickling_another_version_warns(estimator, stamp, digits, monkeypatch):
+    fitted, _ = _fitted(estimator, digits)
+    # Pickle as another skae version would (or as skae did before the stamp existed).
+    original_getstate = type(fitted).__getstate__
+
+    def getstate(self):
+        state = original_getstate(self)
+        if stamp is None:
+            del state["_skae_version"]
+        else:
+            state["_skae_version"] = stamp
+        return state
+
+    monkeypatch.setattr(type(fitted), "__getstate__", getstate)
+    data = pickle.dumps(fitted)
+    monkeypatch.undo()
+
+    with pytest.warns(InconsistentVersionWarning) as record:
+        pickle.loads(data)
+    warning = next(w.message for w in record if w.message.estimator_name == type(fitted).__name__)
+    assert warning.original_skae_version == (stamp or "unknown")
+    assert warning.current_skae_version == skae.__version__
+    assert skae.__version__ in str(warning)
