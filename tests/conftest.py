@@ -1,19 +1,48 @@
 """Shared fixtures: data home, seeds and small data sets."""
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
 
-#: the local mirror of MNIST-like data sets, beside the repository
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from skae.datasets import get_data_home
 
-# Tests read data through the package's loaders from the local mirror (no network).
-if SHARED_DATA.is_dir():
-    os.environ.setdefault("SKAE_DATA", str(SHARED_DATA))
+#: the files the data tests read (the test sets of MNIST, Fashion-MNIST and KMNIST),
+#: relative to the data home
+DATA_FILES = (
+    "mnist/t10k-images-idx3-ubyte.gz",
+    "mnist/t10k-labels-idx1-ubyte.gz",
+    "fashion-mnist/t10k-images-idx3-ubyte.gz",
+    "fashion-mnist/t10k-labels-idx1-ubyte.gz",
+    "kmnist/kmnist-test-imgs.npz",
+    "kmnist/kmnist-test-labels.npz",
+)
+
+
+def missing_data_reason():
+    """Why the data tests cannot run here, or None when the data home has their files.
+
+    Looks at the files only: deciding to skip never touches the network, so that a
+    machine without data and without a network skips these tests at once.
+    """
+    home = get_data_home()
+    if all((home / name).is_file() for name in DATA_FILES):
+        return None
+    return (
+        f"MNIST, Fashion-MNIST and KMNIST test files not found in the data home ({home}); "
+        "set SKAE_DATA to a folder holding them (mnist/, fashion-mnist/, kmnist/) "
+        "to run this test"
+    )
+
+
+def requires_data(test):
+    """Mark ``test`` as reading the MNIST-like files (marker ``datasets``); skip without them.
+
+    The tests never download: ``pytest -m datasets`` with ``SKAE_DATA`` set runs them.
+    """
+    reason = missing_data_reason()
+    return pytest.mark.datasets(pytest.mark.skipif(reason is not None, reason=reason or "")(test))
+
 
 # The test networks are tiny: one torch thread is several times faster than two
 # threads fighting over two cores (and leaves a core to parallel GridSearchCV workers).

@@ -7,11 +7,9 @@ download tests serve small crafted files through a fake ``urlopen``.
 import gzip
 import hashlib
 import io
-import os
 import struct
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,12 +28,10 @@ from skae.datasets import (
 )
 from skae.datasets._sources import OFFICIAL_MD5
 
-from .conftest import SHARED_DATA
+from .conftest import requires_data as needs_data
 
-DATA = Path(os.environ.get("SKAE_DATA", SHARED_DATA))
-needs_data = pytest.mark.skipif(
-    not (DATA / "mnist").is_dir(), reason=f"no local MNIST-like mirror at {DATA}"
-)
+#: the data home of the data tests (SKAE_DATA, else the default); never downloaded to
+DATA = get_data_home()
 MNIST_MIRROR, MNIST_ORIGINAL = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     ("http://yann.lecun.com/exdb/mnist/"),
@@ -216,6 +212,48 @@ def test_data_home_precedence(monkeypatch, tmp_path):
     assert get_data_home("~/data") == tmp_path / "data"
 
 
+def test_default_data_home_is_not_created(monkeypatch, tmp_path):
+    """get_data_home only names the folder (scikit-learn's own creates it)."""
+    monkeypatch.delenv("SKAE_DATA", raising=False)
+    monkeypatch.delenv("SCIKIT_LEARN_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert get_data_home() == tmp_path / "scikit_learn_data" / "skae"
+    with pytest.raises(DatasetNotFoundError):
+        load_mnist(subset="test", download_if_missing=False)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("download", [True, False])
+def test_data_home_that_is_a_file(tmp_path, download):
+    home = tmp_path / "data"
+    home.write_text("not a folder")
+    with pytest.raises(DatasetNotFoundError, match="must be a folder") as info:
+        load_mnist(subset="test", data_home=home, download_if_missing=download)
+    assert f"{home} is a file" in str(info.value) and "data_home" in str(info.value)
+    assert "--data-home" in info.value.cli_message
+    assert home.read_text() == "not a folder"
+
+
+def test_download_into_a_file_reports_the_real_error(monkeypatch, tmp_path):
+    """The temporary file's clean-up must not hide why the download failed."""
+    from skae.datasets._download import _DownloadFailed, _fetch
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request, timeout: io.BytesIO(b"x"))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(_DownloadFailed):
+        _fetch("https://example.org/f", tmp_path / "file" / "mnist" / "f.gz", "0" * 32)
+
+
+def test_messages_in_cli_words(tmp_path):
+    """The command line's version of a message names options, not arguments."""
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_kmnist(subset="train", data_home=tmp_path, download_if_missing=False)
+    api, cli = str(info.value), info.value.cli_message
+    assert "download_if_missing=True" in api and "load_split" in api
+    assert "--no-download" in cli and "--data-home" in cli and "--dataset kmnist-test" in cli
+    assert "download_if_missing" not in cli and "data_home " not in cli
+
+
 def test_loaders_read_the_env_data_home(monkeypatch, tiny_home):
     monkeypatch.setenv("SKAE_DATA", str(tiny_home))
     np.testing.assert_array_equal(load_mnist(subset="test").target, TEST[1])
@@ -295,6 +333,31 @@ def test_damaged_idx_file(tmp_path, name, content, match):
         load_mnist(subset="train", data_home=tmp_path)
     assert str(tmp_path / "mnist") in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_decompression_stops_at_the_announced_size(tmp_path):
+    """A small gzip that inflates far beyond its IDX header is refused, not inflated."""
+    import tracemalloc
+
+    extra = 64 << 20
+    bomb = gzip.compress(idx(TRAIN[0]) + bytes(extra), compresslevel=9)
+    assert len(bomb) < extra // 500
+    write(tmp_path / "mnist", _damage(GOOD, TRAIN_IMAGES, bomb))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetFileError, match="followed by extra bytes"):
+            load_mnist(subset="train", data_home=tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < extra // 8, f"peak {peak:,} bytes while reading a {len(bomb):,}-byte file"
+
+
+def test_announced_size_beyond_the_limit(tmp_path):
+    header = b"\0\0\x08\x03" + struct.pack(">III", 10**8, 28, 28)
+    write(tmp_path / "mnist", _damage(GOOD, TRAIN_IMAGES, gzip.compress(header)))
+    with pytest.raises(DatasetFileError, match="announces 78,400,000,016 bytes"):
+        load_mnist(subset="train", data_home=tmp_path)
 
 
 def kmnist_files(train=TRAIN, test=TEST):

@@ -1,8 +1,6 @@
 """skae.study: the grid runner, its files, resume after an interruption, bad input."""
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,12 +17,7 @@ from skae.study import (
 )
 from skae.study._runner import COLUMNS
 
-from .conftest import SHARED_DATA
-
-DATA = Path(os.environ.get("SKAE_DATA", SHARED_DATA))
-needs_data = pytest.mark.skipif(
-    not (DATA / "mnist").is_dir(), reason=f"no local MNIST-like mirror at {DATA}"
-)
+from .conftest import requires_data as needs_data
 
 #: a small study: 2 representations x 2 latent sizes x 2 classifiers = 8 rows
 GRID = dict(

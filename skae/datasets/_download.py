@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -36,22 +37,60 @@ def ensure_files(source, filenames, folder, *, download_if_missing):
         folder not writable); the message says which files, where and from where.
     """
     folder = Path(folder)
+    _check_folder(folder)
     missing = [name for name in filenames if not (folder / name).is_file()]
     if not missing:
         return
     if not download_if_missing:
+        what = _missing(source, missing, folder)
         raise DatasetNotFoundError(
-            f"{_missing(source, missing, folder)} Pass download_if_missing=True to download "
-            f"them, or {_by_hand(source, missing, folder)}"
+            f"{what} Pass download_if_missing=True to download them, or "
+            f"{_by_hand(source, missing, folder, _API)}",
+            cli_message=f"{what} Run without --no-download to download them, or "
+            f"{_by_hand(source, missing, folder, _CLI)}",
         )
     for i, name in enumerate(missing):
         try:
             download(source, name, folder)
         except _DownloadFailed as exc:
+            what = f"{_missing(source, missing[i:], folder)} Downloading {name} failed ({exc})."
             raise DatasetNotFoundError(
-                f"{_missing(source, missing[i:], folder)} Downloading {name} failed ({exc}). "
-                f"Without a network, {_by_hand(source, missing[i:], folder)}"
+                f"{what} Without a network, {_by_hand(source, missing[i:], folder, _API)}",
+                cli_message=f"{what} Without a network, "
+                f"{_by_hand(source, missing[i:], folder, _CLI)}",
             ) from None
+
+
+#: how messages name the data home and the KMNIST test split: in the Python API and in
+#: the ``skae`` command (whose users pass options, not arguments)
+_API = {
+    "data_home": "SKAE_DATA or data_home",
+    "kmnist_test": "subset='test' or load_split('kmnist', split='test-only')",
+}
+_CLI = {
+    "data_home": "SKAE_DATA or --data-home",
+    "kmnist_test": "--dataset kmnist-test",
+}
+
+
+def _check_folder(folder):
+    """Refuse a data home (or data set folder) that is a file: nothing could be read there.
+
+    Checked before any download, so that the message names the real problem instead
+    of a failure to write the downloaded file.
+    """
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                message = (
+                    f"The data home must be a folder, but {path} is a file; point {{}} at a "
+                    "folder (it is created when a file is downloaded)."
+                )
+                raise DatasetNotFoundError(
+                    message.format(_API["data_home"]),
+                    cli_message=message.format(_CLI["data_home"]),
+                )
+            return
 
 
 def download(source, filename, folder):
@@ -99,24 +138,24 @@ def _fetch(url, target, expected_md5):
     except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError
         raise _DownloadFailed(str(exc) or type(exc).__name__) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        # never let the clean-up hide the real error (e.g. a folder that is a file)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _missing(source, missing, folder):
     return f"{source.title} file(s) missing from {folder}: {', '.join(missing)}."
 
 
-def _by_hand(source, missing, folder):
+def _by_hand(source, missing, folder, words):
     urls = " or ".join(source.mirrors)
     message = (
         f"download {', '.join(missing)} from {urls} and put them in {folder} "
-        "(or point SKAE_DATA or data_home at a folder whose "
-        f"{source.folder}/ has them)."
+        f"(or point {words['data_home']} at a folder whose {source.folder}/ has them)."
     )
     if source.name == "kmnist" and source.files["train"][0] in missing:
         message += (
             " Note: KMNIST's 60,000 training images are not in the offline mirror; "
-            "subset='test' or load_split('kmnist', split='test-only') needs only the "
-            "test images."
+            f"{words['kmnist_test']} needs only the test images."
         )
     return message

@@ -6,13 +6,26 @@ class DatasetNotFoundError(FileNotFoundError):
 
     The message names each missing file, the folder it belongs in and the official
     URL(s) to get it from, so that it can be placed by hand on a machine without a
-    network.
+    network. Also raised when the data home is a file instead of a folder.
+
+    Parameters
+    ----------
+    message : str
+        The message, in terms of the Python API (``download_if_missing=True``).
+    cli_message : str, default=None
+        The same message in terms of the ``skae`` command's options
+        (``--no-download``), kept as the attribute ``cli_message``; ``None`` means
+        ``message``.
 
     See Also
     --------
     DatasetFileError : A file is present but unusable.
     get_data_home : Where the files are looked for.
     """
+
+    def __init__(self, message, *, cli_message=None):
+        super().__init__(message)
+        self.cli_message = message if cli_message is None else cli_message
 
 
 class DatasetFileError(ValueError):

@@ -43,8 +43,8 @@ def get_data_home(data_home=None) -> Path:
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_ENV) or None
     if data_home is None:
-        # imported here: sklearn.datasets is heavy and only needed for the default
-        from sklearn.datasets import get_data_home as sklearn_data_home
-
-        return Path(sklearn_data_home()) / "skae"
+        # scikit-learn's rule (SCIKIT_LEARN_DATA, else ~/scikit_learn_data), computed
+        # here because sklearn.datasets.get_data_home creates the folder
+        sklearn_home = os.environ.get("SCIKIT_LEARN_DATA") or os.path.join("~", "scikit_learn_data")
+        return Path(sklearn_home).expanduser() / "skae"
     return Path(os.fspath(data_home)).expanduser()

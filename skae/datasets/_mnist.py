@@ -184,6 +184,8 @@ def load_mnist(*, subset="train", data_home=None, download_if_missing=True, retu
 
     Examples
     --------
+    .. requires: datasets
+
     >>> from skae.datasets import load_mnist
     >>> mnist = load_mnist(subset="test")
     >>> mnist.data.shape, mnist.data.dtype, mnist.images.shape
@@ -221,6 +223,8 @@ def load_fashion_mnist(
 
     Examples
     --------
+    .. requires: datasets
+
     >>> from skae.datasets import load_fashion_mnist
     >>> X, y = load_fashion_mnist(subset="test", return_X_y=True)
     >>> X.shape, y[:5]
@@ -258,6 +262,8 @@ def load_kmnist(*, subset="train", data_home=None, download_if_missing=True, ret
 
     Examples
     --------
+    .. requires: datasets
+
     >>> from skae.datasets import load_kmnist
     >>> kmnist = load_kmnist(subset="test")
     >>> kmnist.data.shape, kmnist.target_names[:3].tolist()

@@ -75,6 +75,8 @@ def load_split(
 
     Examples
     --------
+    .. requires: datasets
+
     >>> from skae.datasets import load_split
     >>> kmnist = load_split("kmnist", split="test-only")
     >>> kmnist.X_train.shape, kmnist.X_test.shape
