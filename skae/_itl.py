@@ -8,12 +8,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from skorch.dataset import unpack_data
 
-from ._base import BaseAutoencoder
+from ._base import BaseAutoencoder, resolve_device
 from ._divergence import cauchy_schwarz_divergence
 from ._nn import DenseAutoencoderModule, make_mlp
 from ._priors import make_prior
+from ._semi_supervised import UNLABELLED, encode_partial_labels
 from ._training import AutoencoderNet
 
 REGULARIZERS = ("csd", "adversarial", "csd+adversarial")
@@ -23,8 +24,10 @@ class ITLModule(DenseAutoencoderModule):
     """Dense autoencoder plus, for adversarial training, a discriminator on codes.
 
     The discriminator maps a code to one logit: "drawn from the prior" (positive)
-    against "produced by the encoder" (negative). In the semi-supervised setting it
-    also sees the one-hot class (``n_classes`` extra inputs), as in Makhzani et al.
+    against "produced by the encoder" (negative). With labels it also sees the
+    one-hot class (``discriminator_n_classes`` extra inputs), as in Makhzani et al.:
+    ``n_classes`` when every row is labelled, ``n_classes + 1`` with unlabelled rows
+    (the extra slot says "no label").
     """
 
     def __init__(
@@ -47,6 +50,12 @@ class ITLNet(AutoencoderNet):
     reach the encoder and never the decoder. With a discriminator, every training
     batch is followed by one discriminator step on (prior samples, detached codes),
     with its own optimizer.
+
+    Targets of ``-1`` mark unlabelled rows (semi-supervised mode): they are pulled
+    towards the whole prior, labelled rows towards their class's part. Then
+    ``labelled_X``/``labelled_y`` hold the labelled rows, and every training batch is
+    extended by as many rows drawn from them (with replacement), so that each step
+    sees every class however few labels there are.
     """
 
     def __init__(
@@ -59,6 +68,8 @@ class ITLNet(AutoencoderNet):
         penalty_weight=1.0,
         kernel_sigma=None,
         discriminator_lr=1e-3,
+        labelled_X=None,
+        labelled_y=None,
         **kwargs,
     ):
         super().__init__(module, criterion, **kwargs)
@@ -67,6 +78,8 @@ class ITLNet(AutoencoderNet):
         self.penalty_weight = penalty_weight
         self.kernel_sigma = kernel_sigma
         self.discriminator_lr = discriminator_lr
+        self.labelled_X = labelled_X
+        self.labelled_y = labelled_y
 
     @property
     def uses_csd(self) -> bool:
@@ -119,6 +132,11 @@ class ITLNet(AutoencoderNet):
         # Draw the seed from torch's generator, which skae seeds from random_state.
         seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
         y = None if labels is None else labels.cpu().numpy()
+        if y is not None and (y == UNLABELLED).any():
+            # An unlabelled row's target is a draw from the whole prior: a class
+            # drawn uniformly, then a sample of that class.
+            rng = np.random.RandomState(seed)
+            y = np.where(y == UNLABELLED, rng.randint(0, self.prior.n_classes, len(y)), y)
         samples = self.prior.sample(len(z), y=y, random_state=seed)
         return torch.as_tensor(np.asarray(samples), dtype=z.dtype, device=z.device)
 
@@ -137,11 +155,40 @@ class ITLNet(AutoencoderNet):
             return cauchy_schwarz_divergence(z, target, sigma=self.kernel_sigma)
         return torch.stack(divergences).mean()
 
+    def _semi_supervised_csd(self, z, target, labels):
+        """Class-wise divergence of the labelled rows and divergence of the unlabelled
+        rows from the whole prior, averaged (each term present in the batch counts)."""
+        labelled = labels != UNLABELLED
+        parts = []
+        if int(labelled.sum()) > 0:
+            parts.append(self._class_wise_csd(z[labelled], target[labelled], labels[labelled]))
+        if int((~labelled).sum()) > 1:
+            parts.append(
+                cauchy_schwarz_divergence(z[~labelled], target[~labelled], sigma=self.kernel_sigma)
+            )
+        if not parts:
+            return cauchy_schwarz_divergence(z, target, sigma=self.kernel_sigma)
+        return torch.stack(parts).mean()
+
     def _with_class(self, codes, labels):
         if labels is None:
             return codes
-        onehot = F.one_hot(labels, self.prior.n_classes).to(codes.dtype)
+        n_slots = self.module_.discriminator[0].in_features - codes.shape[1]
+        # The slot after the classes, present with unlabelled rows, says "no label".
+        slots = torch.where(labels == UNLABELLED, self.prior.n_classes, labels)
+        onehot = F.one_hot(slots, n_slots).to(codes.dtype)
         return torch.cat([codes, onehot], dim=1)
+
+    def train_step_single(self, batch, **fit_params):
+        if self.labelled_X is None:
+            return super().train_step_single(batch, **fit_params)
+        Xi, yi = unpack_data(batch)
+        # A batch of labelled rows beside every batch (torch's generator, seeded from
+        # random_state): with few labels, most batches would otherwise hold none.
+        index = torch.randint(len(self.labelled_X), (len(Xi),), device=self.labelled_X.device)
+        X = torch.cat([Xi, self.labelled_X[index]])
+        y = torch.cat([yi, self.labelled_y[index]])
+        return super().train_step_single((X, y), **fit_params)
 
     def get_loss_terms(self, y_pred, y_true, X, training):
         recon = self.criterion_(y_pred["raw"], X)
@@ -152,6 +199,8 @@ class ITLNet(AutoencoderNet):
         if self.uses_csd:
             if y_true is None:
                 terms["csd"] = cauchy_schwarz_divergence(z, target, sigma=self.kernel_sigma)
+            elif (y_true == UNLABELLED).any():
+                terms["csd"] = self._semi_supervised_csd(z, target, y_true)
             else:
                 terms["csd"] = self._class_wise_csd(z, target, y_true)
             penalty = penalty + terms["csd"]
@@ -204,6 +253,17 @@ class ITLAutoencoder(BaseAutoencoder):
     prior draw comes from its own class, the divergence is averaged over classes
     (class k's codes against class k's part of the prior), and the discriminator also
     sees the one-hot class. With ``y=None`` the prior is sampled unconditionally.
+
+    **Few labels.** As in :mod:`sklearn.semi_supervised`, ``y == -1`` marks an
+    unlabelled row (see :class:`EncoderClassifier` for string labels). Labelled rows
+    are pulled towards their class's part of the prior, unlabelled rows towards the
+    whole prior (the adversarial autoencoder's semi-supervised mode): the divergence
+    is the mean of the class-wise divergence of the labelled rows and the divergence
+    of the unlabelled rows from the prior; the discriminator sees a one-hot vector of
+    ``n_classes + 1`` entries, the last one meaning "no label". Each training batch
+    is joined by as many rows drawn (with replacement) from the labelled ones. With
+    the one-hot prior, ``classes_[transform(X).argmax(axis=1)]`` classifies. ``y``
+    with only ``-1`` raises a ``ValueError``; ``-1`` is never in ``classes_``.
 
     Parameters
     ----------
@@ -265,7 +325,8 @@ class ITLAutoencoder(BaseAutoencoder):
     prior_ : object
         The prior built from ``prior``; ``prior_.sample(n, y=..., random_state=...)``.
     classes_ : ndarray or None
-        Labels seen in fit, in the order used to pick prior classes (None without y).
+        Labels seen in fit, in the order used to pick prior classes (None without y);
+        never the unlabelled marker ``-1``.
     net_ : skorch.NeuralNet
         The trained net.
     history_ : pandas.DataFrame
@@ -361,14 +422,22 @@ class ITLAutoencoder(BaseAutoencoder):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
-            Class labels. With a prior that has classes, sample ``i`` is pulled
-            towards the part of the prior belonging to ``y[i]``; otherwise ignored.
+            Class labels, ``-1`` for unlabelled rows. With a prior that has classes,
+            sample ``i`` is pulled towards the part of the prior belonging to
+            ``y[i]`` (the whole prior if ``y[i] == -1``); otherwise ignored.
 
         Returns
         -------
         self : object
         """
-        return super().fit(X, y)
+        try:
+            super().fit(X, y)
+        finally:
+            self.__dict__.pop("_labelled_rows", None)
+        if hasattr(self, "net_"):
+            # The labelled copy served training only; keep it out of pickles.
+            self.net_.labelled_X = self.net_.labelled_y = None
+        return self
 
     def _validate_hyperparameters(self):
         super()._validate_hyperparameters()
@@ -382,20 +451,22 @@ class ITLAutoencoder(BaseAutoencoder):
 
     def _validate_targets(self, X, y):
         self.classes_ = None
+        self._labelled_rows = None
         if y is None or getattr(self.prior_, "n_classes", None) is None:
             return None
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have shape ({len(X)},), got {y.shape}.")
-        check_classification_targets(y)
-        self.classes_, encoded = np.unique(y, return_inverse=True)
+        self.classes_, encoded, labelled = encode_partial_labels(y, type(self).__name__)
         if len(self.classes_) > self.prior_.n_classes:
             raise ValueError(
                 f"y has {len(self.classes_)} classes but the prior has "
                 f"{self.prior_.n_classes}; use a prior with at least as many classes "
                 "or fit without y."
             )
-        return encoded.astype(np.int64)
+        if not labelled.all():
+            self._labelled_rows = (X[labelled], encoded[labelled])
+        return encoded
 
     def _build_module(self, n_features):
         adversarial = "adversarial" in self.regularizer
@@ -408,8 +479,15 @@ class ITLAutoencoder(BaseAutoencoder):
             discriminator_hidden_layer_sizes=(
                 tuple(self.discriminator_hidden_layer_sizes) if adversarial else None
             ),
-            discriminator_n_classes=0 if self.classes_ is None else self.prior_.n_classes,
+            discriminator_n_classes=self._discriminator_n_classes(),
         )
+
+    def _discriminator_n_classes(self) -> int:
+        """One-hot width the discriminator sees beside the code: none without
+        labels, one slot per prior class, plus a "no label" slot with unlabelled rows."""
+        if self.classes_ is None:
+            return 0
+        return self.prior_.n_classes + (self._labelled_rows is not None)
 
     def _net_params(self):
         return {
@@ -418,6 +496,18 @@ class ITLAutoencoder(BaseAutoencoder):
             "penalty_weight": self.lambda_,
             "kernel_sigma": self.kernel_sigma,
             "discriminator_lr": self.discriminator_lr,
+            **self._labelled_net_params(),
+        }
+
+    def _labelled_net_params(self) -> dict:
+        """The labelled rows as tensors, for the semi-supervised mode (``y`` with -1)."""
+        if getattr(self, "_labelled_rows", None) is None:
+            return {}
+        X_lab, y_lab = self._labelled_rows
+        device = resolve_device(self.device)
+        return {
+            "labelled_X": torch.as_tensor(X_lab, dtype=torch.float32, device=device),
+            "labelled_y": torch.as_tensor(y_lab, device=device),
         }
 
     def __sklearn_tags__(self):
