@@ -153,3 +153,34 @@ def test_python_m_skae_study(tmp_path):
     assert lines[0].split()[:2] == ["representation", "latent_dim"]
     assert [line.split()[:2] for line in lines[1:]] == [["pca", "2"], ["pca", "4"]]
     assert (tmp_path / "skae-study" / "digits-quick" / "results.md").exists()
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return block.strip().splitlines()
+
+
+def test_readme_main_command_installs_what_the_figures_need():
+    """README command 1 runs ``skae study``, which draws figures: it installs matplotlib."""
+    import re
+    import tomllib
+
+    commands = _readme_commands()
+    assert len(commands) == 2 and commands[0].endswith("&& skae study")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    match = re.search(r'-e "?\.(?:\[([\w,-]+)\])?"?', commands[0])
+    extras = match.group(1).split(",") if match.group(1) else []
+    installed = list(project["dependencies"])
+    for extra in extras:
+        installed += project["optional-dependencies"][extra]
+    assert any(req.startswith("matplotlib") for req in installed), commands[0]
+
+
+def test_license_is_shipped():
+    import tomllib
+
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License") and "2026, skae developers" in text
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "BSD-3-Clause" and project["license-files"] == ["LICENSE"]
