@@ -155,6 +155,67 @@ def test_python_m_skae_study(tmp_path):
     assert (tmp_path / "skae-study" / "digits-quick" / "results.md").exists()
 
 
+#: a ``skae`` console script whose import of scikit-learn hangs until Ctrl-C: the
+#: imports of the first seconds of a real run, made slow enough to interrupt
+_SLOW_IMPORTS = """
+import importlib.abc, sys, time
+from pathlib import Path
+
+marker = Path(sys.argv[1])
+
+class SlowImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "sklearn":
+            marker.write_text("importing")
+            time.sleep(120)
+        return None
+
+sys.meta_path.insert(0, SlowImport())
+sys.argv = ["skae", "study", "--quick"]
+from skae.__main__ import main  # what the installed console script does
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_while_importing_exits_130(tmp_path):
+    import signal
+    import time
+
+    marker = tmp_path / "importing"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_IMPORTS, str(marker)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), process.communicate(timeout=60)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert (process.returncode, err, out) == (130, "skae: interrupted.\n", "")
+
+
+def test_import_skae_is_light():
+    """``import skae`` (and the console script's import) loads neither torch nor sklearn."""
+    code = (
+        "import sys; import skae; from skae.__main__ import main; "
+        "print(sorted({'torch', 'sklearn', 'skorch'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == "[]", done.stderr
+
+
 def _readme_commands():
     text = (ROOT / "README.md").read_text()
     block = text.split("```bash\n", 1)[1].split("```", 1)[0]
@@ -164,6 +225,7 @@ def _readme_commands():
 def test_readme_main_command_installs_what_the_figures_need():
     """README command 1 runs ``skae study``, which draws figures: it installs matplotlib."""
     import re
+
     import tomllib
 
     commands = _readme_commands()
