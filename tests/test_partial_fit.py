@@ -1,0 +1,97 @@
+"""partial_fit: incremental training block by block (and inside dask-ml's Incremental)."""
+
+import numpy as np
+import pytest
+
+from skae import AutoencoderTransformer, ITLAutoencoder, VAETransformer
+
+SMALL = dict(latent_dim=2, hidden_layer_sizes=(8,), batch_size=64, random_state=0)
+
+
+def weights(estimator):
+    return [p.detach().clone() for p in estimator.module_.parameters()]
+
+
+def assert_same_weights(a, b):
+    wa, wb = weights(a), weights(b)
+    assert len(wa) == len(wb)
+    for x, y in zip(wa, wb):
+        assert x.shape == y.shape
+        assert bool((x == y).all())
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, VAETransformer, ITLAutoencoder])
+def test_chain_of_calls_is_reproducible(digits, cls):
+    X, _ = digits
+    blocks = np.array_split(X, 4)
+    a, b = cls(**SMALL), cls(**SMALL)
+    for block in blocks:
+        a.partial_fit(block)
+    for block in blocks:
+        b.partial_fit(block)
+    assert_same_weights(a, b)
+    assert a.n_features_in_ == X.shape[1]
+    assert a.n_epochs_ == len(a.history_) == 4
+    assert a.transform(X).shape == (len(X), 2)
+
+
+def test_calls_keep_training_the_same_network(digits):
+    """Each call is one epoch that continues from the previous weights and optimizer."""
+    X, _ = digits
+    ae = AutoencoderTransformer(**SMALL).partial_fit(X)
+    before = weights(ae)
+    optimizer = ae.net_.optimizer_
+    ae.partial_fit(X)
+    assert ae.net_.optimizer_ is optimizer
+    # Adam's state (step counts) carries over: two calls, two epochs' steps.
+    steps = [s["step"] for s in optimizer.state.values()]
+    assert all(int(s) == 2 * int(np.ceil(len(X) / 64)) for s in steps)
+    assert any(not bool((w0 == w1).all()) for w0, w1 in zip(before, weights(ae)))
+    losses = ae.history_["train_loss"].to_numpy()
+    assert len(losses) == 2 and losses[1] < losses[0]
+
+
+def test_feature_count_mismatch_is_an_error(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(**SMALL).partial_fit(X)
+    with pytest.raises(ValueError, match="X has 10 features, but AutoencoderTransformer"):
+        ae.partial_fit(X[:, :10])
+
+
+def test_fit_starts_over(digits):
+    X, _ = digits
+    params = dict(SMALL, max_epochs=2)
+    ae = AutoencoderTransformer(**params)
+    for block in np.array_split(X, 3):
+        ae.partial_fit(block)
+    ae.fit(X)
+    assert ae.n_epochs_ == 2
+    assert_same_weights(ae, AutoencoderTransformer(**params).fit(X))
+
+
+def test_partial_fit_after_fit_continues(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(**dict(SMALL, max_epochs=2, early_stopping=True)).fit(X)
+    ae.partial_fit(X)
+    assert ae.n_epochs_ == len(ae.history_) == 3
+
+
+def test_incremental_on_dask_array_matches_calls_by_hand(digits):
+    da = pytest.importorskip("dask.array")
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X, _ = digits
+    dX = da.from_array(X, chunks=(450, X.shape[1]))
+    inc = wrappers.Incremental(AutoencoderTransformer(**SMALL), shuffle_blocks=False).fit(dX)
+    by_hand = AutoencoderTransformer(**SMALL)
+    for start in range(0, len(X), 450):
+        by_hand.partial_fit(X[start : start + 450])
+    assert inc.estimator_.n_epochs_ == dX.numblocks[0]
+    assert_same_weights(inc.estimator_, by_hand)
+
+    # Transforming a Dask array block by block gives the in-memory codes.
+    expected = by_hand.transform(X)
+    codes = inc.transform(dX)
+    assert isinstance(codes, da.Array)
+    np.testing.assert_array_equal(codes.compute(), expected)
+    post = wrappers.ParallelPostFit(by_hand).transform(dX)
+    np.testing.assert_array_equal(post.compute(), expected)
