@@ -1,0 +1,656 @@
+"""Which representation should I use? Codes of PCA, UMAP and skae models ahead of classifiers.
+
+Three parts (``--part``, all by default):
+
+* ``codes``: on MNIST (the 60,000 official training images fit the representation, the
+  10,000 official test images score), Kuzushiji-MNIST (the offline protocol: a fixed
+  stratified 8,000/2,000 split of the 10,000 official test images) and one
+  standardised tabular data set (``make_classification``: 20,000 rows, 100 features,
+  30 informative, 10 classes; 15,000 to fit, 5,000 to score; mean 0, variance 1, so
+  that the ``'auto'`` output activation and loss meet unbounded data), each
+  representation of ``REPRESENTATIONS`` is fitted with latent sizes 2, 8 and 32 and
+  three seeds. Its codes of the fitting rows train a logistic regression and an RBF
+  SVC (both on standardised codes) and a 5-NN classifier (raw codes), scored on the
+  held-out rows. Pixels are divided by 255.
+* ``anchor``: the deep-autoencoder anchor of Hinton & Salakhutdinov (2006):
+  784-1000-500-250-30 on MNIST, test squared reconstruction error per image (summed
+  over the 784 pixels, mean over the 10,000 test images); PCA-30 gives 13.87 there.
+  Each recipe of ``ANCHOR_RECIPES`` is one row.
+* ``ceiling``: the supervised ceiling on KMNIST's 8,000 images: a small CNN built from
+  skae parts (an ``EncoderClassifier`` on the encoder of a convolutional
+  ``VAETransformer``, pre-trained, then fine-tuned with labels), beside the study's
+  CNN (95.3 %, 557,322 parameters, 886 s, on the full 60,000-image training set).
+
+Every row is appended to its CSV as soon as it is measured, and rows already in the
+CSV are skipped, so a cut run resumes where it stopped; the Markdown tables and the
+figure are rewritten from the whole CSV at the end of each run. Representations whose
+skae parameters the installed skae lacks are skipped with a printed note.
+
+Outputs: ``results/representations.{csv,md,png}``,
+``results/representations_anchor.{csv,md}``,
+``results/representations_ceiling.{csv,md}`` (``_quick`` names with ``--quick``).
+
+Run: ``python benchmarks/bench_representations.py [--part codes anchor ceiling]
+[--only mnist,pca,ae-default] [--latent-sizes 2 8 32] [--seeds 0 1 2]
+[--clf-train-size N] [--threads 1] [--machine-note "idle"] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.datasets import make_classification
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils import Bunch
+
+from _common import RESULTS, default_data_home, machine_header
+from skae import AutoencoderTransformer, EncoderClassifier, KAutoencoderTransformer, VAETransformer
+from skae.datasets import load_split
+
+#: The recipe to copy ("ae-best"): filled in by the lead from this benchmark's rows.
+#: Any AutoencoderTransformer parameters; latent_dim and random_state are set per row.
+BEST_RECIPE = {
+    "hidden_layer_sizes": (1000, 500, 250),
+    "activation": "relu",
+    "output_activation": "sigmoid",
+    "loss": "bce",
+    "max_epochs": 30,
+}
+
+#: Each regulariser at one sensible setting, on top of the skae defaults.
+REGULARISED = {
+    "ae-masking": {"noise": "masking", "noise_level": 0.2},
+    "ae-gaussian": {"noise": "gaussian", "noise_level": 0.2},
+    "ae-l1": {"sparsity": "l1", "sparsity_weight": 1e-3},
+    "ae-kl": {
+        "latent_activation": "sigmoid",
+        "sparsity": "kl",
+        "sparsity_target": 0.05,
+        "sparsity_weight": 0.1,
+    },
+    "ae-contractive": {"contractive_weight": 1e-3},
+    "ae-dropout": {"dropout": 0.1},
+    "ae-weight-decay": {"weight_decay": 1e-5},
+    "ae-cosine": {"lr_schedule": "cosine"},
+}
+
+#: Representation name -> (kind, parameters); kinds are built by ``make_representation``.
+REPRESENTATIONS = {
+    "pca": ("pca", {}),
+    "umap": ("umap", {}),
+    "ae-default": ("ae", {}),
+    **{name: ("ae", params) for name, params in REGULARISED.items()},
+    "ae-best": ("ae", BEST_RECIPE),
+    "vae": ("vae", {}),
+    "k-ae": ("k-ae", {}),
+}
+
+DATASETS = ("mnist", "kmnist", "tabular")
+LATENT_SIZES = (2, 8, 32)
+SEEDS = (0, 1, 2)
+CLASSIFIERS = {
+    "logistic regression": lambda: make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=1000)
+    ),
+    "RBF SVC": lambda: make_pipeline(StandardScaler(), SVC()),
+    "5-NN": lambda: KNeighborsClassifier(n_neighbors=5),
+}
+#: k-ensemble size; members' code sizes sum to the latent size (k=2 for size 2)
+K_MEMBERS = 3
+
+#: 784-1000-500-250-30 recipes for the anchor: AutoencoderTransformer parameters, plus
+#: ``cosine`` (cosine-annealed learning rate over ``max_epochs``: ``lr_schedule='cosine'``
+#: when skae has it, a skorch ``LRScheduler`` otherwise).
+ANCHOR_BASE = {
+    "hidden_layer_sizes": (1000, 500, 250),
+    "latent_dim": 30,
+    "latent_activation": "linear",
+    "output_activation": "sigmoid",
+    "loss": "bce",
+    "activation": "relu",
+    "lr": 1e-3,
+    "batch_size": 256,
+}
+ANCHOR_RECIPES = {
+    "adam-bce-relu": {"max_epochs": 30},
+    "adam-bce-relu-cosine": {"max_epochs": 30, "cosine": True},
+    "adam-bce-relu-cosine-b64": {"max_epochs": 30, "cosine": True, "batch_size": 64},
+    "adam-bce-elu-cosine-b64": {
+        "max_epochs": 30,
+        "activation": "elu",
+        "cosine": True,
+        "batch_size": 64,
+    },
+}
+#: published figures (Hinton & Salakhutdinov 2006) and the issue's measured baseline
+ANCHOR_PUBLISHED = {"RBM pre-training + fine-tuning (published)": 3.00, "PCA-30 (published)": 13.87}
+
+CODES_KEY = ["dataset", "representation", "latent_dim", "seed", "classifier", "clf_n_train"]
+ANCHOR_KEY = ["recipe", "n_train", "max_epochs", "seed"]
+CEILING_KEY = ["model", "n_train", "seed"]
+
+
+# ---------------------------------------------------------------------- data
+def load_data(name, args) -> Bunch:
+    """Rows to fit (``X_train``) and to score (``X_test``), and a protocol sentence."""
+    if name == "tabular":
+        X, y = make_classification(
+            n_samples=20000,
+            n_features=100,
+            n_informative=30,
+            n_redundant=20,
+            n_classes=10,
+            n_clusters_per_class=2,
+            class_sep=1.5,
+            random_state=0,
+        )
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=5000, stratify=y, random_state=0
+        )
+        scaler = StandardScaler().fit(X_train)
+        data = Bunch(
+            X_train=scaler.transform(X_train).astype(np.float32),
+            X_test=scaler.transform(X_test).astype(np.float32),
+            y_train=y_train,
+            y_test=y_test,
+            protocol="make_classification (20,000 x 100, 30 informative, 20 redundant, "
+            "10 classes, class_sep 1.5, seed 0), stratified 15,000/5,000, standardised "
+            "on the 15,000",
+        )
+    elif name == "kmnist":
+        data = load_split("kmnist", split="test-only", data_home=args.data_home, random_state=0)
+    else:
+        data = load_split("mnist", split="official", data_home=args.data_home)
+        data.protocol = "MNIST official 60,000 training / 10,000 test images"
+    if args.quick:
+        data.X_train, data.y_train = data.X_train[:600], data.y_train[:600]
+        data.X_test, data.y_test = data.X_test[:300], data.y_test[:300]
+    data.bounded = bool(data.X_train.min() >= 0 and data.X_train.max() <= 1)
+    return data
+
+
+# ---------------------------------------------------------------------- models
+def accepts(cls, params) -> list[str]:
+    """The names in ``params`` that ``cls`` does not take."""
+    names = inspect.signature(cls).parameters
+    return [p for p in params if p not in names]
+
+
+def for_data(cls, params, bounded) -> tuple[dict, str]:
+    """``params`` adapted to unbounded data: BCE/sigmoid become 'auto' (or MSE/linear)."""
+    params = dict(params)
+    defaults = {k: v.default for k, v in inspect.signature(cls).parameters.items()}
+    loss = params.get("loss", defaults.get("loss"))
+    if bounded or loss != "bce":
+        return params, ""
+    auto = defaults.get("loss") == "auto"
+    params["loss"] = "auto" if auto else "mse"
+    params["output_activation"] = "auto" if auto else "linear"
+    return (
+        params,
+        f"unbounded data: loss={params['loss']!r}, output {params['output_activation']!r}",
+    )
+
+
+def k_sizes(latent_dim: int) -> list[int]:
+    """Members' code sizes: K_MEMBERS parts summing to ``latent_dim`` (fewer if smaller)."""
+    k = min(K_MEMBERS, latent_dim)
+    return [latent_dim // k + (i < latent_dim % k) for i in range(k)]
+
+
+def make_representation(name, latent_dim, seed, data, args):
+    """(estimator, note) or (None, why it is skipped)."""
+    kind, params = REPRESENTATIONS[name]
+    if kind == "pca":
+        return PCA(n_components=latent_dim, random_state=seed), ""
+    if kind == "umap":
+        if args.quick and "umap" not in args.only:
+            return None, "--quick leaves UMAP out (its first fit compiles for a minute)"
+        try:
+            import umap
+        except ImportError:
+            return None, "umap-learn is not installed (pip install skae[compare])"
+        return umap.UMAP(n_components=latent_dim, random_state=seed, n_jobs=1), "default settings"
+    cls = {"ae": AutoencoderTransformer, "vae": VAETransformer, "k-ae": AutoencoderTransformer}[
+        kind
+    ]
+    missing = accepts(cls, params)
+    if missing:
+        return None, f"skae lacks {', '.join(missing)}"
+    params, note = for_data(cls, params, data.bounded)
+    if args.max_epochs is not None:
+        params["max_epochs"] = args.max_epochs
+    if kind == "k-ae":
+        sizes = k_sizes(latent_dim)
+        model = KAutoencoderTransformer(
+            cls(**params), n_autoencoders=len(sizes), latent_dim=sizes, random_state=seed
+        )
+        return model, "; ".join(filter(None, [f"members' codes {sizes}", note]))
+    return cls(latent_dim=latent_dim, random_state=seed, **params), note
+
+
+def n_parameters(model) -> int:
+    if isinstance(model, PCA):
+        return int(model.components_.size + model.mean_.size)
+    if isinstance(model, KAutoencoderTransformer):
+        return sum(n_parameters(m) for m in model.estimators_)
+    module = getattr(model, "module_", None)
+    if module is None:
+        return -1  # UMAP: the training rows themselves, no parameter count
+    return int(sum(p.numel() for p in module.parameters()))
+
+
+# ---------------------------------------------------------------------- CSV
+def done_keys(path: Path, key) -> set:
+    if not path.exists():
+        return set()
+    frame = pd.read_csv(path)
+    return {tuple(str(v) for v in row) for row in frame[key].itertuples(index=False)}
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Append ``row`` under the CSV's header (its columns in the header's order)."""
+    frame = pd.DataFrame([row])
+    if path.exists():
+        columns = list(pd.read_csv(path, nrows=0).columns)
+        if set(frame.columns) - set(columns):  # a new column: rewrite with it
+            frame = pd.concat([pd.read_csv(path), frame], ignore_index=True)
+            frame.to_csv(path, index=False)
+        else:
+            frame.reindex(columns=columns).to_csv(path, mode="a", header=False, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+
+
+# ---------------------------------------------------------------------- part 1
+def run_codes(args, path):
+    done = done_keys(path, CODES_KEY)
+    datasets = [d for d in DATASETS if selected(d, args.only)]
+    names = [r for r in REPRESENTATIONS if selected(r, args.only)]
+    for dataset in datasets:
+        data = load_data(dataset, args)
+        n_clf = len(data.X_train) if args.clf_train_size is None else args.clf_train_size
+        n_clf = min(n_clf, len(data.X_train))
+        clf_rows = np.random.default_rng(0).permutation(len(data.X_train))[:n_clf]
+        print(f"== {dataset}: {data.protocol}; classifiers on {n_clf} rows", flush=True)
+        for name in names:
+            for latent_dim in args.latent_sizes:
+                for seed in args.seeds:
+                    todo = [
+                        c
+                        for c in CLASSIFIERS
+                        if (dataset, name, str(latent_dim), str(seed), c, str(n_clf)) not in done
+                    ]
+                    if not todo:
+                        continue
+                    model, note = make_representation(name, latent_dim, seed, data, args)
+                    if model is None:
+                        print(f"-- skipped {name}: {note}", flush=True)
+                        break
+                    start, cpu = time.perf_counter(), time.process_time()
+                    model.fit(data.X_train)
+                    fit_seconds = time.perf_counter() - start
+                    fit_cpu_seconds = time.process_time() - cpu
+                    start = time.perf_counter()
+                    Z_train, Z_test = model.transform(data.X_train), model.transform(data.X_test)
+                    transform_seconds = time.perf_counter() - start
+                    for classifier in todo:
+                        start = time.perf_counter()
+                        clf = CLASSIFIERS[classifier]().fit(
+                            Z_train[clf_rows], data.y_train[clf_rows]
+                        )
+                        accuracy = clf.score(Z_test, data.y_test)
+                        append_row(
+                            path,
+                            {
+                                "dataset": dataset,
+                                "representation": name,
+                                "latent_dim": latent_dim,
+                                "seed": seed,
+                                "classifier": classifier,
+                                "clf_n_train": n_clf,
+                                "accuracy": accuracy,
+                                "fit_seconds": fit_seconds,
+                                "fit_cpu_seconds": fit_cpu_seconds,
+                                "transform_seconds": transform_seconds,
+                                "clf_seconds": time.perf_counter() - start,
+                                "n_parameters": n_parameters(model),
+                                "n_fit": len(data.X_train),
+                                "n_test": len(data.X_test),
+                                "threads": args.threads,
+                                "machine_note": args.machine_note,
+                                "note": note,
+                            },
+                        )
+
+
+def selected(name, only) -> bool:
+    """``--only`` tokens name data sets and/or representations; unnamed kinds pass."""
+    if not only:
+        return True
+    group = DATASETS if name in DATASETS else tuple(REPRESENTATIONS)
+    chosen = [t for t in only if t in group]
+    return not chosen or name in chosen
+
+
+def codes_table(path) -> pd.DataFrame:
+    frame = pd.read_csv(path)
+    by = ["dataset", "representation", "latent_dim", "classifier"]
+    table = frame.groupby(by, sort=False).agg(
+        accuracy_mean=("accuracy", "mean"),
+        accuracy_std=("accuracy", "std"),
+        seeds=("seed", "nunique"),
+        fit_seconds=("fit_seconds", "mean"),
+        fit_cpu_seconds=("fit_cpu_seconds", "mean"),
+        transform_seconds=("transform_seconds", "mean"),
+        clf_seconds=("clf_seconds", "mean"),
+        n_parameters=("n_parameters", "first"),
+    )
+    table = table.reset_index()
+    table["accuracy"] = [
+        f"{m:.4f} ± {s:.4f}" if n > 1 else f"{m:.4f}"
+        for m, s, n in zip(table["accuracy_mean"], table["accuracy_std"], table["seeds"])
+    ]
+    return table
+
+
+def plot_codes(table, path):
+    datasets = list(dict.fromkeys(table["dataset"]))
+    fig, axes = plt.subplots(
+        len(datasets),
+        len(CLASSIFIERS),
+        figsize=(5 * len(CLASSIFIERS), 4 * len(datasets)),
+        squeeze=False,
+    )
+    for row, dataset in zip(axes, datasets):
+        for ax, classifier in zip(row, CLASSIFIERS):
+            part = table[(table["dataset"] == dataset) & (table["classifier"] == classifier)]
+            for name, group in part.groupby("representation", sort=False):
+                group = group.sort_values("latent_dim")
+                style = "k--" if name == "pca" else "o-"
+                ax.errorbar(
+                    group["latent_dim"],
+                    group["accuracy_mean"],
+                    yerr=group["accuracy_std"].fillna(0),
+                    fmt=style,
+                    capsize=3,
+                    label=name,
+                    ms=4,
+                )
+            ax.set(xscale="log", xlabel="latent size", ylabel="test accuracy")
+            ax.set_title(f"{dataset}: {classifier}")
+            ax.set_xticks(sorted(table["latent_dim"].unique()))
+            ax.set_xticklabels(sorted(table["latent_dim"].unique()))
+            ax.minorticks_off()
+    axes[0, -1].legend(fontsize=7, loc="lower right", ncol=2)
+    fig.suptitle("Accuracy of classifiers on codes (mean ± std over seeds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------- part 2
+def anchor_model(recipe, seed, args):
+    params = {**ANCHOR_BASE, **ANCHOR_RECIPES[recipe]}
+    cosine = params.pop("cosine", False)
+    if args.anchor_epochs is not None:
+        params["max_epochs"] = args.anchor_epochs
+    if args.quick:
+        params["max_epochs"] = 1
+    how = ""
+    if cosine:
+        if "lr_schedule" in inspect.signature(AutoencoderTransformer).parameters:
+            params["lr_schedule"], how = "cosine", "lr_schedule='cosine'"
+        else:
+            from skorch.callbacks import LRScheduler
+            from torch.optim.lr_scheduler import CosineAnnealingLR
+
+            params["callbacks"] = [LRScheduler(CosineAnnealingLR, T_max=params["max_epochs"])]
+            how = "cosine via skorch LRScheduler (per epoch, T_max=max_epochs)"
+    return AutoencoderTransformer(random_state=seed, **params), params, how
+
+
+def squared_error_per_image(X, X_hat) -> float:
+    return float(np.mean(np.sum((np.asarray(X, np.float64) - X_hat) ** 2, axis=1)))
+
+
+def run_anchor(args, path):
+    done = done_keys(path, ANCHOR_KEY)
+    mnist = load_split("mnist", split="official", data_home=args.data_home)
+    n_train = args.anchor_train_size or len(mnist.X_train)
+    if args.quick:
+        n_train = 1000
+    X, X_test = mnist.X_train[:n_train], mnist.X_test[: 500 if args.quick else None]
+    base = {
+        "n_train": n_train,
+        "n_test": len(X_test),
+        "seed": 0,
+        "threads": args.threads,
+        "machine_note": args.machine_note,
+    }
+    if ("pca-30", str(n_train), "0", "0") not in done:
+        start = time.perf_counter()
+        pca = PCA(n_components=30, random_state=0).fit(X)
+        seconds = time.perf_counter() - start
+        X_hat = pca.inverse_transform(pca.transform(X_test))
+        append_row(
+            path,
+            {
+                "recipe": "pca-30",
+                **base,
+                "max_epochs": 0,
+                "test_error": squared_error_per_image(X_test, X_hat),
+                "train_error": squared_error_per_image(
+                    X[:10000], pca.inverse_transform(pca.transform(X[:10000]))
+                ),
+                "fit_seconds": seconds,
+                "n_parameters": n_parameters(pca),
+                "params": "PCA(30)",
+            },
+        )
+    recipes = [r for r in ANCHOR_RECIPES if r in args.only] or list(ANCHOR_RECIPES)
+    for recipe in recipes[:1] if args.quick else recipes:
+        model, params, how = anchor_model(recipe, 0, args)
+        key = (recipe, str(n_train), str(model.max_epochs), "0")
+        if key in done:
+            continue
+        start, cpu = time.perf_counter(), time.process_time()
+        model.fit(X)
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+        shown = {k: v for k, v in params.items() if k != "callbacks"}
+        append_row(
+            path,
+            {
+                "recipe": recipe,
+                **base,
+                "max_epochs": model.max_epochs,
+                "test_error": squared_error_per_image(X_test, model.reconstruct(X_test)),
+                "train_error": squared_error_per_image(X[:10000], model.reconstruct(X[:10000])),
+                "fit_seconds": seconds,
+                "fit_cpu_seconds": cpu_seconds,
+                "n_parameters": n_parameters(model),
+                "params": f"{shown}" + (f"; {how}" if how else ""),
+            },
+        )
+
+
+# ---------------------------------------------------------------------- part 3
+#: the study's CNN on the full KMNIST training set (the figure to compare against)
+STUDY_CNN = {"accuracy": 0.953, "n_parameters": 557322, "fit_seconds": 886.0}
+CEILING_VAE = {
+    "architecture": "conv",
+    "latent_dim": 32,
+    "conv_channels": (32, 64),
+    "hidden_layer_sizes": (128,),
+    "max_epochs": 5,
+}
+CEILING_CLASSIFIER = {"dropout": 0.2, "lr": 1e-3, "max_epochs": 15, "batch_size": 128}
+
+
+def run_ceiling(args, path):
+    done = done_keys(path, CEILING_KEY)
+    data = load_data("kmnist", args)
+    vae_params, clf_params = dict(CEILING_VAE), dict(CEILING_CLASSIFIER)
+    if args.quick:
+        vae_params["max_epochs"], clf_params["max_epochs"] = 1, 1
+    base = {"n_train": len(data.X_train), "n_test": len(data.X_test), "threads": args.threads}
+    model_name = "conv VAE encoder, fine-tuned"
+    for seed in args.seeds[:1]:
+        if (model_name, str(len(data.X_train)), str(seed)) in done:
+            continue
+        vae = VAETransformer(random_state=seed, **vae_params)
+        clf = EncoderClassifier(encoder=vae, random_state=seed, **clf_params)
+        start, cpu = time.perf_counter(), time.process_time()
+        clf.fit(data.X_train, data.y_train)
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+        append_row(
+            path,
+            {
+                "model": model_name,
+                **base,
+                "seed": seed,
+                "accuracy": clf.score(data.X_test, data.y_test),
+                "fit_seconds": seconds,
+                "fit_cpu_seconds": cpu_seconds,
+                "n_parameters": int(sum(p.numel() for p in clf.module_.parameters())),
+                "machine_note": args.machine_note,
+                "params": f"VAETransformer({vae_params}) -> EncoderClassifier({clf_params})",
+            },
+        )
+    if ("study CNN (published)", "60000", "-") not in done:
+        append_row(
+            path,
+            {
+                "model": "study CNN (published)",
+                "n_train": 60000,
+                "n_test": 10000,
+                "threads": "-",
+                "seed": "-",
+                **STUDY_CNN,
+                "machine_note": "the study's machine",
+                "params": "the KMNIST study's CNN, full training set, official test set",
+            },
+        )
+
+
+# ---------------------------------------------------------------------- main
+def write_markdown(frame, path, header):
+    markdown = frame.to_markdown(index=False, floatfmt=".4g")
+    path.write_text(f"{header}\n\n{markdown}\n")
+    print(header)
+    print(frame.to_string(index=False))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--part",
+        nargs="+",
+        choices=("codes", "anchor", "ceiling"),
+        default=["codes", "anchor", "ceiling"],
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda s: [t.strip() for t in s.split(",") if t.strip()],
+        default=[],
+        help="comma-separated data sets (mnist, kmnist, tabular), representations "
+        f"({', '.join(REPRESENTATIONS)}) and/or anchor recipes ({', '.join(ANCHOR_RECIPES)})",
+    )
+    parser.add_argument("--latent-sizes", type=int, nargs="+", default=list(LATENT_SIZES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    parser.add_argument(
+        "--clf-train-size",
+        type=int,
+        default=None,
+        help="rows (a fixed random subset) that train each classifier; default all "
+        "(the RBF SVC takes minutes on 60,000 rows)",
+    )
+    parser.add_argument(
+        "--max-epochs", type=int, default=None, help="override every skae model's max_epochs"
+    )
+    parser.add_argument("--anchor-train-size", type=int, default=None)
+    parser.add_argument("--anchor-epochs", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--machine-note",
+        default="",
+        help="e.g. 'idle' or 'shared with 5 other jobs'; stored in every row and header",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 600/300 rows, latent size 8, seed 0, 2 epochs, no UMAP unless "
+        "--only names it; anchor and ceiling on 1,000 images, 1 epoch; _quick outputs",
+    )
+    parser.add_argument("--data-home", default=default_data_home())
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    if args.quick:
+        args.latent_sizes, args.seeds = [8], [0]
+        args.max_epochs = 2 if args.max_epochs is None else args.max_epochs
+    suffix = "_quick" if args.quick else ""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    note = f" Machine note: {args.machine_note}." if args.machine_note else ""
+
+    if "codes" in args.part:
+        path = RESULTS / f"representations{suffix}.csv"
+        run_codes(args, path)
+        if path.exists():
+            table = codes_table(path)
+            header = machine_header(
+                "MNIST (60,000 official training images fit, 10,000 official test images "
+                "score), KMNIST (stratified 8,000/2,000 split of the official test set, "
+                "seed 0) and a standardised make_classification table (15,000/5,000); "
+                "pixels / 255. Classifiers: LogisticRegression(max_iter=1000) and SVC() on "
+                "standardised codes, KNeighborsClassifier(5) on raw codes; accuracy mean ± "
+                "std over seeds; seconds are means (fit: the representation; transform: "
+                "fitting and scoring rows; clf: fit and score)" + note,
+                args.threads,
+            )
+            shown = table.drop(columns=["accuracy_mean", "accuracy_std"])
+            write_markdown(shown, RESULTS / f"representations{suffix}.md", header)
+            plot_codes(table, RESULTS / f"representations{suffix}.png")
+    if "anchor" in args.part:
+        path = RESULTS / f"representations_anchor{suffix}.csv"
+        run_anchor(args, path)
+        header = machine_header(
+            "MNIST, the deep-autoencoder anchor: 784-1000-500-250-30 (linear code, sigmoid "
+            "output), test squared reconstruction error per image (sum over 784 pixels, "
+            "mean over the test images); train_error on the first 10,000 fitting images. "
+            f"Published (Hinton & Salakhutdinov 2006): {ANCHOR_PUBLISHED}" + note,
+            args.threads,
+        )
+        write_markdown(pd.read_csv(path), RESULTS / f"representations_anchor{suffix}.md", header)
+    if "ceiling" in args.part:
+        path = RESULTS / f"representations_ceiling{suffix}.csv"
+        run_ceiling(args, path)
+        header = machine_header(
+            "KMNIST (stratified 8,000/2,000 split of the official test set, seed 0): the "
+            "supervised ceiling, a CNN from skae parts beside the study's CNN (full "
+            "training set)" + note,
+            args.threads,
+        )
+        write_markdown(pd.read_csv(path), RESULTS / f"representations_ceiling{suffix}.md", header)
+
+
+if __name__ == "__main__":
+    main()
