@@ -6,8 +6,10 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseAutoencoder
 from ._nn import ACTIVATIONS, DenseAutoencoderModule
+from ._regularization import SUPERVISED_PARAMETER_CONSTRAINTS, fill_parameter_docs
 
 
+@fill_parameter_docs
 class AutoencoderTransformer(BaseAutoencoder):
     """Dense autoencoder whose code is the transformed representation.
 
@@ -33,12 +35,16 @@ class AutoencoderTransformer(BaseAutoencoder):
         ``latent_activation='sigmoid'`` the model is the classic one-hidden-layer
         autoencoder (e.g. 784-200-784 with sigmoid units) whose encoder
         :class:`skae.EncoderClassifier` can reuse as a hidden layer.
-    output_activation : {'linear', 'sigmoid'}, default='linear'
-        Activation of the decoder's last layer. Use ``'sigmoid'`` for data in [0, 1]
-        such as images scaled by 1/255.
-    loss : {'mse', 'bce'}, default='mse'
-        Reconstruction loss: mean squared error, or binary cross-entropy (needs
-        ``output_activation='sigmoid'`` and inputs in [0, 1]).
+    output_activation : {'auto', 'linear', 'sigmoid'}, default='auto'
+        Activation of the decoder's last layer. ``'auto'`` chooses ``'sigmoid'`` when
+        the training data lie in [0, 1] (images scaled by 1/255, min-max scaled
+        columns) and ``'linear'`` otherwise (e.g. standardised columns); the choice
+        is stored in ``output_activation_``.
+    loss : {'auto', 'mse', 'bce'}, default='auto'
+        Reconstruction loss: mean squared error, or binary cross-entropy (needs a
+        sigmoid output and inputs in [0, 1]). ``'auto'`` chooses ``'bce'`` for a
+        sigmoid output on data in [0, 1] and ``'mse'`` otherwise (stored in
+        ``loss_``).
     optimizer : str or torch.optim.Optimizer subclass, default='adam'
         One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
         (:class:`skae.optim.RProp`), 'torch_rprop' (:class:`torch.optim.Rprop`), or an
@@ -70,8 +76,11 @@ class AutoencoderTransformer(BaseAutoencoder):
     device : str, default='cpu'
         'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the validation split; an int makes
-        results reproducible on the CPU.
+        Seeds weight initialisation, shuffling, noise and the validation split; an int
+        makes results reproducible on the CPU.
+    %(regularization_parameters)s
+    %(supervised_parameters)s
+    %(threads_parameters)s
 
     Attributes
     ----------
@@ -80,8 +89,17 @@ class AutoencoderTransformer(BaseAutoencoder):
     module_ : torch.nn.Module
         The trained autoencoder module (``encoder_``/``decoder_`` for its parts).
     history_ : pandas.DataFrame
-        Per-epoch training record (``train_loss``, ``valid_loss`` with early
-        stopping, ``dur``...), indexed by epoch.
+        Per-epoch training record, indexed by epoch: ``train_loss`` (the weighted sum
+        of the terms), ``train_recon`` and one column per active regulariser
+        (``train_sparsity``, ``train_contractive``, ``train_weight_decay``,
+        ``train_supervised``), their ``valid_`` twins with early stopping, ``event_lr``
+        with a schedule, ``dur``.
+    output_activation_ : str
+        The output activation used (``output_activation`` with ``'auto'`` resolved).
+    loss_ : str
+        The reconstruction loss used (``loss`` with ``'auto'`` resolved).
+    classes_ : ndarray of shape (n_classes,)
+        The labelled classes, only with ``supervised_weight > 0``.
     n_epochs_ : int
         Epochs actually run.
     device_ : torch.device
@@ -115,6 +133,7 @@ class AutoencoderTransformer(BaseAutoencoder):
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "latent_activation": [StrOptions(set(ACTIVATIONS))],
+        **SUPERVISED_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(
@@ -123,8 +142,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         hidden_layer_sizes=(128,),
         activation="relu",
         latent_activation="linear",
-        output_activation="linear",
-        loss="mse",
+        output_activation="auto",
+        loss="auto",
         optimizer="adam",
         optimizer_kwargs=None,
         lr=1e-3,
@@ -138,6 +157,17 @@ class AutoencoderTransformer(BaseAutoencoder):
         verbose=0,
         device="cpu",
         random_state=None,
+        noise=None,
+        noise_level=0.2,
+        sparsity="l1",
+        sparsity_weight=0.0,
+        sparsity_target=0.05,
+        contractive_weight=0.0,
+        dropout=0.0,
+        weight_decay=0.0,
+        lr_schedule=None,
+        supervised_weight=0.0,
+        n_threads=None,
     ):
         self.latent_dim = latent_dim
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -158,6 +188,17 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.verbose = verbose
         self.device = device
         self.random_state = random_state
+        self.noise = noise
+        self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.supervised_weight = supervised_weight
+        self.n_threads = n_threads
 
     def _build_module(self, n_features):
         return DenseAutoencoderModule(
@@ -165,6 +206,7 @@ class AutoencoderTransformer(BaseAutoencoder):
             self._hidden_sizes(),
             self.latent_dim,
             activation=self.activation,
-            output_activation=self.output_activation,
+            output_activation=self.output_activation_,
             latent_activation=self.latent_activation,
+            dropout=self.dropout,
         )

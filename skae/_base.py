@@ -12,7 +12,9 @@ reconstruction term, its skorch net class (``_net_class``).
 
 from __future__ import annotations
 
+import warnings
 from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,14 +27,28 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, ProgressBar
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.helper import predefined_split
 
 from ._callbacks import DivergenceCheck
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._optimizers import check_optimizer_kwargs, resolve_optimizer
+from ._persistence import VersionStampMixin
+from ._regularization import (
+    REGULARIZATION_PARAMETER_CONSTRAINTS,
+    THREADS_PARAMETER_CONSTRAINTS,
+    Regularization,
+    check_noise_level,
+)
+from ._semi_supervised import encode_partial_labels
 from ._training import (
     AutoencoderNet,
     TensorBatchIterator,
@@ -40,6 +56,7 @@ from ._training import (
     picklable_net,
     restore_net,
 )
+from .exceptions import OutputRangeWarning
 
 #: prefix under which ``set_params``/``get_params`` expose ``optimizer_kwargs``
 OPTIMIZER_PREFIX = "optimizer__"
@@ -67,6 +84,25 @@ def resolve_device(device: str) -> torch.device:
             "(torch.cuda.is_available() is False); use device='cpu' or device='auto'."
         )
     return resolved
+
+
+@contextmanager
+def torch_threads(n_threads: int | None):
+    """Run the block with ``n_threads`` torch threads, then restore the previous number.
+
+    ``None`` leaves torch's setting alone. torch's intra-op pool otherwise uses every
+    core, and on a machine where another process keeps a core busy its threads wait
+    on each other: a small network can run many times slower than with one thread.
+    """
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def check_layer_sizes(sizes, name: str) -> tuple:
@@ -195,7 +231,7 @@ def _training_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.tensor(X, dtype=torch.float32, device=device)
 
 
-class SkorchEstimatorMixin:
+class SkorchEstimatorMixin(VersionStampMixin):
     """Training through skorch, shared by every skae estimator.
 
     The estimator declares the parameters of ``TRAINING_PARAMETER_CONSTRAINTS``
@@ -263,7 +299,7 @@ class SkorchEstimatorMixin:
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
         devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), torch_threads(self._n_threads()):
             # Seed inside a forked RNG: results depend on random_state only, and the
             # user's global torch RNG state is left untouched.
             torch.manual_seed(seed)
@@ -283,6 +319,9 @@ class SkorchEstimatorMixin:
         self.history_ = history_frame(net.history)
         self.n_epochs_ = len(net.history)
         return self
+
+    def _n_threads(self):
+        return getattr(self, "n_threads", None)
 
     def _train_valid_split(self, dataset: TensorDataset, seed: int):
         if not self.early_stopping:
@@ -317,6 +356,9 @@ class SkorchEstimatorMixin:
                     load_best=True,
                 )
             )
+        schedule = self._lr_scheduler()
+        if schedule is not None:
+            callbacks.append(schedule)
         if self.verbose and self.verbose >= 2:
             callbacks.append(ProgressBar())
         # Last, so that it checks the weights early stopping restored.
@@ -339,6 +381,30 @@ class SkorchEstimatorMixin:
             **optimizer_kwargs,
         )
 
+    def _lr_scheduler(self):
+        """The skorch ``LRScheduler`` for ``lr_schedule`` (``None`` without one).
+
+        ``'cosine'`` anneals the learning rate to 0 over ``max_epochs``; ``'plateau'``
+        halves it when the monitored loss (the validation loss with early stopping,
+        else the training loss) has not improved by ``tol`` for 3 epochs. The epoch's
+        rate is logged as ``event_lr`` in ``history_``.
+        """
+        schedule = getattr(self, "lr_schedule", None)
+        if schedule == "cosine":
+            return LRScheduler(policy="CosineAnnealingLR", T_max=max(1, self.max_epochs))
+        if schedule == "plateau":
+            monitor = "valid_loss" if self.early_stopping else "train_loss"
+            return LRScheduler(
+                policy="ReduceLROnPlateau",
+                monitor=monitor,
+                mode="min",
+                factor=0.5,
+                patience=3,
+                threshold=self.tol,
+                threshold_mode="abs",
+            )
+        return None
+
     # ------------------------------------------------------------------ use
     @property
     def module_(self) -> torch.nn.Module:
@@ -350,7 +416,7 @@ class SkorchEstimatorMixin:
         module = self.module_
         module.eval()
         outputs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self._n_threads()):
             for start in range(0, max(len(X), 1), INFERENCE_BATCH_SIZE):
                 # np.require copies read-only input (e.g. a memmap): torch cannot
                 # wrap it without a warning.
@@ -405,9 +471,11 @@ class BaseAutoencoder(
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "output_activation": [StrOptions(set(OUTPUT_ACTIVATIONS))],
-        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
+        "output_activation": [StrOptions({"auto", *OUTPUT_ACTIVATIONS})],
+        "loss": [StrOptions({"auto", *RECONSTRUCTION_LOSSES})],
         **TRAINING_PARAMETER_CONSTRAINTS,
+        **REGULARIZATION_PARAMETER_CONSTRAINTS,
+        **THREADS_PARAMETER_CONSTRAINTS,
     }
 
     #: skorch net class; models with extra loss terms subclass AutoencoderNet
@@ -420,9 +488,21 @@ class BaseAutoencoder(
         self._validate_params()
         self._check_optimizer()
         check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        if self.loss == "bce" and self.output_activation != "sigmoid":
+        if self.loss == "bce" and self.output_activation == "linear":
             raise ValueError(
                 "loss='bce' needs output_activation='sigmoid' (outputs must lie in [0, 1])."
+            )
+        check_noise_level(getattr(self, "noise", None), getattr(self, "noise_level", 0.0))
+        kl_sparsity = getattr(self, "sparsity_weight", 0) and self.sparsity == "kl"
+        if kl_sparsity and getattr(self, "latent_activation", "linear") != "sigmoid":
+            fix = (
+                "set latent_activation='sigmoid', or use sparsity='l1'"
+                if hasattr(self, "latent_activation")
+                else f"{type(self).__name__}'s code is unbounded: use sparsity='l1'"
+            )
+            raise ValueError(
+                "sparsity='kl' compares each code unit's mean activation with "
+                f"sparsity_target, which needs codes in (0, 1): {fix}."
             )
 
     def _hidden_sizes(self) -> tuple:
@@ -448,21 +528,155 @@ class BaseAutoencoder(
         self._validate_hyperparameters()
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         y = self._validate_targets(X, y)
+        self._resolve_output(X)
         self._check_data(X)
         self._fit_net(X, y)
         self._n_features_out = self._n_codes()
         return self
 
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, continuing from the current weights.
+
+        For data that does not fit in memory, or arrives in blocks: each call makes one
+        pass over ``X`` in mini-batches of ``batch_size`` (shuffled), keeping the
+        weights, the optimizer's state and ``history_`` (one row per call) from the
+        previous calls. The first call on an unfitted model builds the network and
+        fixes ``n_features_in_`` (and, for ``'auto'`` settings, the output activation
+        and loss, from that block); a later call with another number of features
+        raises a ``ValueError``. After :meth:`fit`, ``partial_fit`` continues from the
+        fitted model; :meth:`fit` always starts over. Works inside
+        ``dask_ml.wrappers.Incremental``, which calls it once per block of a Dask
+        array. With an int ``random_state`` the same sequence of calls gives the same
+        model. ``early_stopping`` is not used (there is no validation split), and the
+        supervised term (``supervised_weight``) needs :meth:`fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One block of training data; never modified.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import AutoencoderTransformer
+        >>> X = np.random.default_rng(0).random((200, 8))
+        >>> ae = AutoencoderTransformer(latent_dim=2, hidden_layer_sizes=(4,), random_state=0)
+        >>> for block in np.array_split(X, 4):
+        ...     ae = ae.partial_fit(block)
+        >>> ae.n_epochs_
+        4
+        """
+        first_call = not hasattr(self, "net_")
+        if first_call:
+            self._validate_hyperparameters()
+        if getattr(self, "supervised_weight", 0):
+            raise ValueError(
+                "partial_fit does not train the supervised term; use fit, or set "
+                "supervised_weight=0."
+            )
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=first_call)
+        if first_call:
+            self._validate_targets(X, None)
+            self._resolve_output(X)
+        self._check_data(X)
+        self._partial_fit_net(X)
+        self._n_features_out = self._n_codes()
+        return self
+
+    def _partial_fit_net(self, X: np.ndarray):
+        """One epoch of ``net_`` on ``X`` (the net is built on the first call)."""
+        first_call = not hasattr(self, "net_")
+        device = resolve_device(self.device) if first_call else self.device_
+        base = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        # One seed per call, from random_state and the epochs done so far: a chain of
+        # calls is reproducible, and fit (which resets the history) starts over.
+        n_done = 0 if first_call else len(self.net_.history)
+        seed = int(np.random.default_rng([base, n_done]).integers(np.iinfo(np.int32).max))
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch_threads(self._n_threads()):
+            torch.manual_seed(seed)
+            if first_call:
+                net = self._make_net(X.shape[1], device, None)
+                net.initialize()
+            else:
+                net = self.net_
+            # No validation split here, so no early stopping (as in scikit-learn's
+            # MLP partial_fit); a net from fit(early_stopping=True) drops its callback.
+            net.callbacks_ = [
+                (name, cb) for name, cb in net.callbacks_ if not isinstance(cb, EarlyStopping)
+            ]
+            net.partial_fit(TensorDataset(_training_tensor(X, device)), None, epochs=1)
+        self.net_ = net
+        self.device_ = device
+        self.history_ = history_frame(net.history)
+        self.n_epochs_ = len(net.history)
+        return self
+
     def _validate_targets(self, X, y):
-        """Hook: unsupervised models ignore ``y``."""
-        return None
+        """Labels for the supervised term (``-1`` unlabelled); ``None`` without it.
+
+        Models without the term ignore ``y``, as unsupervised transformers do.
+        """
+        self.classes_ = None
+        if not getattr(self, "supervised_weight", 0):
+            return None
+        if y is None:
+            raise ValueError(
+                f"supervised_weight={self.supervised_weight} trains a classification head "
+                "on the code and needs labels: call fit(X, y), with y=-1 for unlabelled "
+                "rows, or set supervised_weight=0."
+            )
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        self.classes_, encoded, _ = encode_partial_labels(y, type(self).__name__)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"The supervised term needs at least 2 classes among the labelled rows; "
+                f"got {len(self.classes_)} ({self.classes_.tolist()})."
+            )
+        return encoded
+
+    def _resolve_output(self, X):
+        """Set ``output_activation_`` and ``loss_``, choosing for ``'auto'`` from ``X``.
+
+        Data in [0, 1] (images scaled by 1/255, min-max scaled columns) get a sigmoid
+        output and the binary cross-entropy; anything else a linear output and the
+        mean squared error. An explicit setting is kept; ``loss='auto'`` with a
+        sigmoid output on data outside [0, 1] falls back to the squared error.
+        """
+        in_unit_range = bool(X.min() >= 0 and X.max() <= 1)
+        output = self.output_activation
+        if output == "auto":
+            output = "sigmoid" if in_unit_range or self.loss == "bce" else "linear"
+        loss = self.loss
+        if loss == "auto":
+            loss = "bce" if output == "sigmoid" and in_unit_range else "mse"
+        self.output_activation_ = output
+        self.loss_ = loss
 
     def _check_data(self, X):
         """Hook: data-dependent checks after validation."""
-        if self.loss == "bce" and (X.min() < 0 or X.max() > 1):
+        if self.loss_ == "bce" and (X.min() < 0 or X.max() > 1):
             raise ValueError(
                 "loss='bce' needs inputs in [0, 1]; got values in "
                 f"[{X.min():.3g}, {X.max():.3g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
+            )
+        if self.output_activation_ == "sigmoid" and (X.min() < 0 or X.max() > 1):
+            # The fit would run, but no reconstruction can leave (0, 1).
+            warnings.warn(
+                OutputRangeWarning(
+                    "output_activation='sigmoid' reconstructs values in (0, 1), but X has "
+                    f"values in [{X.min():.3g}, {X.max():.3g}]. Scale X to [0, 1] (e.g. "
+                    "MinMaxScaler) or use output_activation='linear'."
+                ),
+                stacklevel=3,
             )
 
     def _n_codes(self) -> int:
@@ -470,14 +684,27 @@ class BaseAutoencoder(
 
     def _make_net(self, n_features: int, device: torch.device, valid_set):
         return self._net_class(
-            module=self._build_module(n_features),
+            module=self._build_supervised_head(self._build_module(n_features)),
             criterion=ReconstructionLoss,
-            criterion__loss=self.loss,
-            criterion__output_activation=self.output_activation,
+            criterion__loss=self.loss_,
+            criterion__output_activation=self.output_activation_,
             criterion__reduction=self._reconstruction_reduction,
+            regularization=self._regularization(),
             **self._skorch_params(device, valid_set),
             **self._net_params(),
         )
+
+    def _regularization(self) -> Regularization:
+        """The regularisers this model's parameters ask for (absent parameters: off)."""
+        params = self.get_params(deep=False)
+        fields = Regularization.__dataclass_fields__
+        return Regularization(**{k: params[k] for k in fields if k in params})
+
+    def _build_supervised_head(self, module: torch.nn.Module) -> torch.nn.Module:
+        """Attach the supervised term's linear head (code -> classes) to ``module``."""
+        if getattr(self, "supervised_weight", 0):
+            module.supervised_head = torch.nn.Linear(self._n_codes(), len(self.classes_))
+        return module
 
     @abstractmethod
     def _build_module(self, n_features: int) -> torch.nn.Module:

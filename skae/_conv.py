@@ -95,10 +95,12 @@ def make_conv_encoder(
     hidden_layer_sizes: Sequence[int],
     n_outputs: int,
     activation: str,
+    dropout: float = 0.0,
 ) -> nn.Sequential:
     """Flat rows -> image -> stride-2 convolutions -> dense layers -> ``n_outputs``.
 
-    The last layer is linear (no activation).
+    The last layer is linear (no activation); ``dropout`` follows the hidden dense
+    layers.
     """
     layers: list[nn.Module] = [nn.Unflatten(1, tuple(image_shape))]
     n_in = image_shape[0]
@@ -108,7 +110,12 @@ def make_conv_encoder(
     layers.append(nn.Flatten())
     n_flat = math.prod(conv_feature_shape(image_shape, channels))
     layers += list(
-        make_mlp([n_flat, *hidden_layer_sizes, n_outputs], activation, last_activation=False)
+        make_mlp(
+            [n_flat, *hidden_layer_sizes, n_outputs],
+            activation,
+            last_activation=False,
+            dropout=dropout,
+        )
     )
     return nn.Sequential(*layers)
 
@@ -119,6 +126,7 @@ def make_conv_decoder(
     hidden_layer_sizes: Sequence[int],
     n_inputs: int,
     activation: str,
+    dropout: float = 0.0,
 ) -> nn.Sequential:
     """The mirror of :func:`make_conv_encoder`: ``n_inputs`` -> flat rows (raw output).
 
@@ -131,6 +139,7 @@ def make_conv_decoder(
             [n_inputs, *reversed(hidden_layer_sizes), math.prod(feature_shape)],
             activation,
             last_activation=True,
+            dropout=dropout,
         )
     )
     layers.append(nn.Unflatten(1, feature_shape))

@@ -26,17 +26,24 @@ def make_activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-def make_mlp(sizes: Sequence[int], activation: str, *, last_activation: bool) -> nn.Sequential:
+def make_mlp(
+    sizes: Sequence[int], activation: str, *, last_activation: bool, dropout: float = 0.0
+) -> nn.Sequential:
     """Dense stack ``sizes[0] -> ... -> sizes[-1]``.
 
     The hidden activation follows every layer but the last, and the last one too when
-    ``last_activation`` is true (used by the decoder's hidden part and by heads).
+    ``last_activation`` is true (used by the decoder's hidden part and by heads). With
+    ``dropout > 0`` an :class:`torch.nn.Dropout` follows every hidden activation (never
+    the last layer), active in training only.
     """
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2 or last_activation:
+        hidden = i < len(sizes) - 2
+        if hidden or last_activation:
             layers.append(make_activation(activation))
+        if hidden and dropout:
+            layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -61,6 +68,8 @@ class DenseAutoencoderModule(nn.Module):
         Applied by :meth:`decode` to the raw decoder output.
     latent_activation : str, default='linear'
         Activation on the code layer.
+    dropout : float, default=0.0
+        Dropout after each hidden activation of the encoder and the decoder.
     """
 
     def __init__(
@@ -71,11 +80,12 @@ class DenseAutoencoderModule(nn.Module):
         activation: str = "relu",
         output_activation: str = "linear",
         latent_activation: str = "linear",
+        dropout: float = 0.0,
     ):
         super().__init__()
         hidden = list(hidden_layer_sizes)
         self.encoder = make_mlp(
-            [n_features, *hidden, latent_dim], activation, last_activation=False
+            [n_features, *hidden, latent_dim], activation, last_activation=False, dropout=dropout
         )
         if latent_activation not in ("linear", "identity"):
             self.encoder.append(make_activation(latent_activation))
@@ -83,6 +93,7 @@ class DenseAutoencoderModule(nn.Module):
             [latent_dim, *reversed(hidden), n_features],
             activation,
             last_activation=False,
+            dropout=dropout,
         )
         self.output_activation = OUTPUT_ACTIVATIONS[output_activation]()
 

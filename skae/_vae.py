@@ -21,6 +21,7 @@ from torch import nn
 from ._base import BaseAutoencoder
 from ._conv import make_conv_decoder, make_conv_encoder, resolve_image_shape
 from ._nn import OUTPUT_ACTIVATIONS, make_mlp
+from ._regularization import SUPERVISED_PARAMETER_CONSTRAINTS, fill_parameter_docs
 from ._training import AutoencoderNet
 
 ARCHITECTURES = ("dense", "conv")
@@ -136,6 +137,7 @@ class VAENet(AutoencoderNet):
         return {"loss": recon + self.kl_weight(training) * kl, "recon": recon, "kl": kl}
 
 
+@fill_parameter_docs
 class VAETransformer(BaseAutoencoder):
     """Variational autoencoder whose posterior mean is the transformed representation.
 
@@ -173,13 +175,16 @@ class VAETransformer(BaseAutoencoder):
         ``'conv'`` only; its product must equal ``n_features``, and one entry may be
         ``-1`` (inferred). ``None`` means a square single-channel image, which needs a
         square number of features (64 for 8x8 digits, 784 for MNIST).
-    output_activation : {'linear', 'sigmoid'}, default='sigmoid'
+    output_activation : {'auto', 'linear', 'sigmoid'}, default='auto'
         Activation of the decoder's output; ``inverse_transform`` and ``sample``
-        return pixel probabilities with ``'sigmoid'``.
-    loss : {'bce', 'mse'}, default='bce'
+        return pixel probabilities with ``'sigmoid'``. ``'auto'`` chooses
+        ``'sigmoid'`` for training data in [0, 1] and ``'linear'`` otherwise (stored
+        in ``output_activation_``).
+    loss : {'auto', 'bce', 'mse'}, default='auto'
         Reconstruction loss summed over features: binary cross-entropy (a Bernoulli
-        likelihood; needs ``output_activation='sigmoid'`` and inputs in [0, 1]) or
-        squared error (a Gaussian likelihood with fixed variance 1/2).
+        likelihood; needs a sigmoid output and inputs in [0, 1]) or squared error (a
+        Gaussian likelihood with fixed variance 1/2). ``'auto'`` chooses ``'bce'`` for
+        a sigmoid output on data in [0, 1], ``'mse'`` otherwise (stored in ``loss_``).
     beta : float, default=1.0
         Weight of the KL term (``beta > 1`` gives a beta-VAE; ``0`` an autoencoder
         with noisy codes). Must be non-negative.
@@ -220,6 +225,12 @@ class VAETransformer(BaseAutoencoder):
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, the training noise, and the draws of
         ``transform_mode='sample'``, :meth:`elbo` and :meth:`score`.
+    %(regularization_parameters)s
+        The sparsity and contractive terms apply to the posterior mean (the code
+        :meth:`transform` returns); ``sparsity='kl'`` needs a bounded code, which a
+        VAE does not have.
+    %(supervised_parameters)s
+    %(threads_parameters)s
 
     Attributes
     ----------
@@ -230,8 +241,15 @@ class VAETransformer(BaseAutoencoder):
         ``decoder_``.
     history_ : pandas.DataFrame
         Per epoch: ``train_loss``, ``train_recon`` (summed reconstruction loss per
-        sample), ``train_kl`` (KL per sample), ``beta`` (the KL weight used), and the
-        ``valid_*`` counterparts with early stopping.
+        sample), ``train_kl`` (KL per sample), ``beta`` (the KL weight used), one
+        column per active regulariser, and the ``valid_*`` counterparts with early
+        stopping.
+    output_activation_ : str
+        The output activation used (``'auto'`` resolved).
+    loss_ : str
+        The reconstruction loss used (``'auto'`` resolved).
+    classes_ : ndarray of shape (n_classes,)
+        The labelled classes, only with ``supervised_weight > 0``.
     image_shape_ : tuple of int or None
         ``(channels, height, width)`` used by the convolutional model (None for dense).
     n_epochs_ : int
@@ -273,6 +291,7 @@ class VAETransformer(BaseAutoencoder):
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
+        **SUPERVISED_PARAMETER_CONSTRAINTS,
         "architecture": [StrOptions(set(ARCHITECTURES))],
         "conv_channels": ["array-like"],
         "image_shape": ["array-like", None],
@@ -291,8 +310,8 @@ class VAETransformer(BaseAutoencoder):
         activation="relu",
         conv_channels=(32, 64),
         image_shape=None,
-        output_activation="sigmoid",
-        loss="bce",
+        output_activation="auto",
+        loss="auto",
         beta=1.0,
         kl_warmup_epochs=0,
         transform_mode="mean",
@@ -309,6 +328,17 @@ class VAETransformer(BaseAutoencoder):
         verbose=0,
         device="cpu",
         random_state=None,
+        noise=None,
+        noise_level=0.2,
+        sparsity="l1",
+        sparsity_weight=0.0,
+        sparsity_target=0.05,
+        contractive_weight=0.0,
+        dropout=0.0,
+        weight_decay=0.0,
+        lr_schedule=None,
+        supervised_weight=0.0,
+        n_threads=None,
     ):
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -334,6 +364,17 @@ class VAETransformer(BaseAutoencoder):
         self.verbose = verbose
         self.device = device
         self.random_state = random_state
+        self.noise = noise
+        self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.supervised_weight = supervised_weight
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ use
     def transform(self, X):
@@ -435,7 +476,7 @@ class VAETransformer(BaseAutoencoder):
         def per_sample(x):
             mu, logvar = module.encode_stats(x)
             raw = module.decode_raw(reparameterize(mu, logvar, generator=generator))
-            nll = negative_log_likelihood(raw, x, self.loss, self.output_activation)
+            nll = negative_log_likelihood(raw, x, self.loss_, self.output_activation_)
             return -(nll + gaussian_kl(mu, logvar))
 
         return self._apply(per_sample, X).astype(np.float64)
@@ -511,14 +552,26 @@ class VAETransformer(BaseAutoencoder):
         hidden, k = self._hidden_sizes(), self.latent_dim
         if self.architecture == "conv":
             channels = tuple(self.conv_channels)
-            encoder = make_conv_encoder(self.image_shape_, channels, hidden, 2 * k, self.activation)
-            decoder = make_conv_decoder(self.image_shape_, channels, hidden, k, self.activation)
-        else:
-            encoder = make_mlp([n_features, *hidden, 2 * k], self.activation, last_activation=False)
-            decoder = make_mlp(
-                [k, *reversed(hidden), n_features], self.activation, last_activation=False
+            encoder = make_conv_encoder(
+                self.image_shape_, channels, hidden, 2 * k, self.activation, self.dropout
             )
-        return VAEModule(encoder, decoder, k, self.output_activation)
+            decoder = make_conv_decoder(
+                self.image_shape_, channels, hidden, k, self.activation, self.dropout
+            )
+        else:
+            encoder = make_mlp(
+                [n_features, *hidden, 2 * k],
+                self.activation,
+                last_activation=False,
+                dropout=self.dropout,
+            )
+            decoder = make_mlp(
+                [k, *reversed(hidden), n_features],
+                self.activation,
+                last_activation=False,
+                dropout=self.dropout,
+            )
+        return VAEModule(encoder, decoder, k, self.output_activation_)
 
     def _net_params(self):
         return {"beta": self.beta, "kl_warmup_epochs": self.kl_warmup_epochs}

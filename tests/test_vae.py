@@ -383,7 +383,7 @@ def test_conv_needs_a_square_or_an_image_shape(digits):
 def test_bce_needs_inputs_in_unit_interval(digits):
     X, _ = digits
     with pytest.raises(ValueError, match=r"needs inputs in \[0, 1\]"):
-        VAETransformer(**FAST).fit(X[:20] * 16)
+        VAETransformer(loss="bce", **FAST).fit(X[:20] * 16)
 
 
 def test_transform_mode_checked_at_transform(dense, digits):
