@@ -7,7 +7,7 @@ and the study runner in :mod:`skae.study`.
 
 from __future__ import annotations
 
-__all__ = ["InconsistentVersionWarning", "TrainingDivergedError"]
+__all__ = ["InconsistentVersionWarning", "OutputRangeWarning", "TrainingDivergedError"]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -17,6 +17,15 @@ class TrainingDivergedError(FloatingPointError):
     are NaN. The message names the epoch and the loss term that went non-finite and
     suggests a lower learning rate. Inside :class:`~sklearn.model_selection.GridSearchCV`
     the candidate fails and gets ``error_score``, as any failed fit does.
+    """
+
+
+class OutputRangeWarning(UserWarning):
+    """The data lie outside the range the model's output activation can produce.
+
+    Raised by ``fit`` when ``output_activation='sigmoid'`` meets inputs outside
+    [0, 1]: training runs, but no reconstruction can reach those values. Scale the
+    data to [0, 1] or use a linear output.
     """
 
 
