@@ -14,6 +14,7 @@ from ._base import BaseAutoencoder, resolve_device
 from ._divergence import cauchy_schwarz_divergence
 from ._nn import DenseAutoencoderModule, make_mlp
 from ._priors import make_prior
+from ._regularization import fill_parameter_docs
 from ._semi_supervised import UNLABELLED, encode_partial_labels
 from ._training import AutoencoderNet
 
@@ -216,6 +217,15 @@ class ITLNet(AutoencoderNet):
         terms["loss"] = recon + self.penalty_weight * penalty
         return terms
 
+    def _step_optimizer(self, step_fn):
+        # skorch registers discriminator_optimizer_ too and would step it with the
+        # autoencoder's closure: a second forward/backward per batch, and a
+        # discriminator update from the generator's loss. It has its own step below.
+        if step_fn is None:
+            self.optimizer_.step()
+        else:
+            self.optimizer_.step(step_fn)
+
     def train_step(self, batch, **fit_params):
         step = super().train_step(batch, **fit_params)
         if self.uses_discriminator:
@@ -238,6 +248,7 @@ class ITLNet(AutoencoderNet):
         self.history.record_batch("train_discriminator_accuracy", accuracy.item())
 
 
+@fill_parameter_docs
 class ITLAutoencoder(BaseAutoencoder):
     """Autoencoder whose code is pulled towards a prior distribution.
 
@@ -288,10 +299,13 @@ class ITLAutoencoder(BaseAutoencoder):
         Encoder hidden sizes; the decoder mirrors them.
     activation : str, default='relu'
         Hidden activation.
-    output_activation : {'linear', 'sigmoid'}, default='sigmoid'
-        Decoder output activation.
-    loss : {'mse', 'bce'}, default='mse'
-        Reconstruction loss.
+    output_activation : {'auto', 'linear', 'sigmoid'}, default='auto'
+        Decoder output activation; ``'auto'`` chooses ``'sigmoid'`` for training data
+        in [0, 1] and ``'linear'`` otherwise (stored in ``output_activation_``).
+    loss : {'auto', 'mse', 'bce'}, default='mse'
+        Reconstruction loss; ``'auto'`` chooses ``'bce'`` for a sigmoid output on data
+        in [0, 1]. The squared error stays the default: ``lambda_`` was tuned against
+        it.
     optimizer : str or torch.optim.Optimizer subclass, default='adam'
         Optimizer of the autoencoder (see :class:`AutoencoderTransformer`).
     optimizer_kwargs : dict, default=None
@@ -318,7 +332,9 @@ class ITLAutoencoder(BaseAutoencoder):
     device : str, default='cpu'
         'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and the prior draws.
+        Seeds initialisation, shuffling, noise and the prior draws.
+    %(regularization_parameters)s
+    %(threads_parameters)s
 
     Attributes
     ----------
@@ -332,7 +348,11 @@ class ITLAutoencoder(BaseAutoencoder):
     history_ : pandas.DataFrame
         Per epoch: ``train_loss``, ``train_recon``, ``train_csd`` and/or
         ``train_generator``, ``train_discriminator_loss``,
-        ``train_discriminator_accuracy``.
+        ``train_discriminator_accuracy``, and one column per active regulariser.
+    output_activation_ : str
+        The output activation used (``'auto'`` resolved).
+    loss_ : str
+        The reconstruction loss used (``'auto'`` resolved).
     n_features_in_ : int
         Number of features seen in fit.
 
@@ -374,7 +394,7 @@ class ITLAutoencoder(BaseAutoencoder):
         discriminator_lr=1e-3,
         hidden_layer_sizes=(128,),
         activation="relu",
-        output_activation="sigmoid",
+        output_activation="auto",
         loss="mse",
         optimizer="adam",
         optimizer_kwargs=None,
@@ -389,6 +409,16 @@ class ITLAutoencoder(BaseAutoencoder):
         verbose=0,
         device="cpu",
         random_state=None,
+        noise=None,
+        noise_level=0.2,
+        sparsity="l1",
+        sparsity_weight=0.0,
+        sparsity_target=0.05,
+        contractive_weight=0.0,
+        dropout=0.0,
+        weight_decay=0.0,
+        lr_schedule=None,
+        n_threads=None,
     ):
         self.latent_dim = latent_dim
         self.prior = prior
@@ -414,6 +444,16 @@ class ITLAutoencoder(BaseAutoencoder):
         self.verbose = verbose
         self.device = device
         self.random_state = random_state
+        self.noise = noise
+        self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.n_threads = n_threads
 
     def fit(self, X, y=None):
         """Train on ``X``, with labels ``y`` for class-conditional prior draws.
@@ -475,7 +515,8 @@ class ITLAutoencoder(BaseAutoencoder):
             self._hidden_sizes(),
             self.latent_dim,
             activation=self.activation,
-            output_activation=self.output_activation,
+            output_activation=self.output_activation_,
+            dropout=self.dropout,
             discriminator_hidden_layer_sizes=(
                 tuple(self.discriminator_hidden_layer_sizes) if adversarial else None
             ),
