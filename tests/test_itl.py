@@ -1,16 +1,19 @@
 """ITLAutoencoder: codes pulled towards a prior by CS divergence and/or a discriminator."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from skae import ITLAutoencoder
+from skae.exceptions import OutputRangeWarning
 
 FAST = dict(hidden_layer_sizes=(32,), batch_size=300, max_epochs=4, random_state=0)
 
@@ -44,6 +47,14 @@ def test_history_records_every_term(fitted_csd, fitted_adversarial):
         "train_discriminator_loss",
         "train_discriminator_accuracy",
     } <= set(fitted_adversarial.history_)
+    # The recorded terms are the ones the loss is made of (batch-size weighted epoch
+    # means of a per-batch identity, so it holds per epoch too).
+    for model, penalty in [(fitted_csd, "train_csd"), (fitted_adversarial, "train_generator")]:
+        h = model.history_
+        np.testing.assert_allclose(
+            h["train_loss"], h["train_recon"] + model.lambda_ * h[penalty], rtol=1e-5
+        )
+    assert fitted_adversarial.history_["train_discriminator_accuracy"].between(0, 1).all()
 
 
 def test_discriminator_accuracy_moves_towards_chance(digits, fitted_adversarial):
@@ -78,22 +89,35 @@ def test_semi_supervised_codes_follow_class_segments(digits):
     assert np.mean(Z.argmax(axis=1) == y) > 0.6
 
 
-def test_penalty_gradient_reaches_encoder_only(digits):
-    """With a zero reconstruction weight on the decoder side the decoder gets no grad."""
-    import torch
-
-    X, y = digits
-    itl = ITLAutoencoder(**FAST).fit(X[:200], y[:200])
+def _loss_gradients(itl, X, y, lambda_):
+    """Gradients of the net's own training loss, with the penalty weighted by lambda_."""
     net = itl.net_
+    net.penalty_weight = lambda_
     module = net.module_
+    module.train()
     module.zero_grad()
-    z = module.encode(torch.as_tensor(X[:200], dtype=torch.float32))
-    target = net._prior_batch(z, None)
-    from skae._divergence import cauchy_schwarz_divergence
+    Xt = torch.as_tensor(X, dtype=torch.float32)
+    yt = torch.as_tensor(y)
+    torch.manual_seed(0)  # the same prior draw for every lambda_
+    net.get_loss(net.infer(Xt), yt, X=Xt, training=False).backward()
+    return {name: p.grad.clone() for name, p in module.named_parameters() if p.grad is not None}
 
-    cauchy_schwarz_divergence(z, target).backward()
-    assert all(p.grad is None or not p.grad.any() for p in module.decoder.parameters())
-    assert any(p.grad is not None and p.grad.any() for p in module.encoder.parameters())
+
+@pytest.mark.parametrize("regularizer", ["csd", "adversarial"])
+def test_penalty_gradient_reaches_encoder_only(digits, regularizer):
+    """The penalty depends on the codes only: lambda_ changes the encoder's gradients
+    and leaves the decoder's exactly as the reconstruction alone makes them."""
+    X, y = digits
+    X, y = X[:200], y[:200]
+    itl = ITLAutoencoder(regularizer=regularizer, **FAST).fit(X, y)
+    without = _loss_gradients(itl, X, y, 0.0)
+    with_penalty = _loss_gradients(itl, X, y, 10.0)
+    decoder = [n for n in without if n.startswith("decoder.")]
+    encoder = [n for n in without if n.startswith("encoder.")]
+    assert decoder and encoder
+    for name in decoder:
+        torch.testing.assert_close(with_penalty[name], without[name], rtol=0, atol=0)
+    assert any(not torch.allclose(with_penalty[n], without[n]) for n in encoder)
 
 
 def test_pipeline_grid_search_and_pickle(digits):
@@ -133,21 +157,45 @@ def test_every_named_prior_trains(digits, prior):
 
 
 def test_array_and_callable_priors(digits):
-    X, _ = digits
-    samples = np.random.default_rng(0).normal(size=(500, 3))
-    ITLAutoencoder(prior=samples, latent_dim=3, **FAST).fit(X[:200])
+    X = digits[0][:200]
+    fit = {**FAST, "max_epochs": 30, "lambda_": 5.0}
 
-    def ring(n_samples, random_state):
-        angle = np.random.default_rng(random_state).uniform(0, 2 * np.pi, n_samples)
-        return np.column_stack([np.cos(angle), np.sin(angle)])
+    def codes(prior, latent_dim):
+        return ITLAutoencoder(prior=prior, latent_dim=latent_dim, **fit).fit(X).transform(X)
 
-    ITLAutoencoder(prior=ring, latent_dim=2, **FAST).fit(X[:200])
+    # An array of samples: the codes go where the samples lie.
+    rng = np.random.default_rng(0)
+    high = codes(rng.normal(loc=3.0, scale=0.3, size=(500, 3)), 3)
+    low = codes(rng.normal(loc=-3.0, scale=0.3, size=(500, 3)), 3)
+    assert high.shape == (200, 3)
+    assert (high.mean(axis=0) - low.mean(axis=0) > 1.0).all()
+
+    # A callable, called with the batch's size: codes spread as wide as its ring.
+    calls = []
+
+    def ring(radius):
+        def draw(n_samples, random_state):
+            calls.append(n_samples)
+            angle = np.random.default_rng(random_state).uniform(0, 2 * np.pi, n_samples)
+            return radius * np.column_stack([np.cos(angle), np.sin(angle)])
+
+        return draw
+
+    wide, narrow = codes(ring(4.0), 2), codes(ring(0.5), 2)
+    # (one batch per epoch; a first small call checks the dimension)
+    assert calls.count(len(X)) >= 2 * fit["max_epochs"]
+    radius = [np.median(np.linalg.norm(Z - Z.mean(axis=0), axis=1)) for Z in (wide, narrow)]
+    assert radius[0] > 2 * radius[1]
 
 
 def test_both_regularizers(digits):
     X, y = digits
-    itl = ITLAutoencoder(regularizer="csd+adversarial", **FAST).fit(X[:300], y[:300])
-    assert {"train_csd", "train_generator"} <= set(itl.history_)
+    itl = ITLAutoencoder(regularizer="csd+adversarial", lambda_=0.5, **FAST).fit(X[:300], y[:300])
+    h = itl.history_
+    assert {"train_csd", "train_generator"} <= set(h)
+    # Both penalties enter the loss, with the one weight lambda_.
+    expected = h["train_recon"] + 0.5 * (h["train_csd"] + h["train_generator"])
+    np.testing.assert_allclose(h["train_loss"], expected, rtol=1e-5)
 
 
 def test_reproducible(digits):
@@ -191,3 +239,15 @@ def test_nan_input(digits):
     X[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ITLAutoencoder(**FAST).fit(X)
+
+
+def test_sigmoid_output_warns_on_data_outside_unit_interval(digits):
+    # A sigmoid output cannot reconstruct such data; say so, with the range and the fix.
+    X = digits[0][:100] * 1e6
+    fast = {**FAST, "max_epochs": 1}
+    with pytest.warns(OutputRangeWarning, match=r"values in \[0, 1e\+06\].*'linear'"):
+        ITLAutoencoder(output_activation="sigmoid", **fast).fit(X)
+    # The default chooses a linear output for such data, and has nothing to warn about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutputRangeWarning)
+        assert ITLAutoencoder(**fast).fit(X).output_activation_ == "linear"
