@@ -77,14 +77,32 @@ def test_verbose_prints_a_line_per_row(capsys):
         (
             ["study", "--dataset", "kmnist", "--data-home", "{empty}", "--no-download"],
             1,
-            "use dataset 'kmnist-test'",
+            "use --dataset kmnist-test (the official test images",
         ),
+        (
+            ["study", "--dataset", "mnist", "--data-home", "{empty}", "--no-download"],
+            1,
+            "Run without --no-download to download them",
+        ),
+        (
+            ["study", "--dataset", "mnist", "--data-home", "{file}"],
+            1,
+            "is a file; point SKAE_DATA or --data-home at a folder",
+        ),
+        (["study", "--max-epochs", "0"], 2, "--max-epochs must be a positive integer, got 0."),
+        (["study", "--lr", "-1"], 2, "--lr must be a positive number, got -1.0."),
+        (["study", "--n-train", "5000"], 2, "--n-train 5000 is more than the 1,347 images"),
+        (["study", "--hidden", "0"], 2, "--hidden must be integers >= 1, got 0."),
     ],
 )
 def test_user_errors_are_one_line(args, status, message, tmp_path, capsys):
     (tmp_path / "a-file").write_text("")
     (tmp_path / "empty").mkdir()
-    paths = {"{blocked}": str(tmp_path / "a-file" / "study"), "{empty}": str(tmp_path / "empty")}
+    paths = {
+        "{blocked}": str(tmp_path / "a-file" / "study"),
+        "{empty}": str(tmp_path / "empty"),
+        "{file}": str(tmp_path / "a-file"),
+    }
     args = [paths.get(a, a) for a in args]
     assert main(args) == status
     captured = capsys.readouterr()
@@ -93,6 +111,88 @@ def test_user_errors_are_one_line(args, status, message, tmp_path, capsys):
     assert captured.err.startswith("skae: error: ")
     assert message in captured.err
     assert "Traceback" not in captured.err
+    # the command line speaks in options, not in Python arguments
+    for python in ("=True", "=False", "None", "data_home", "load_split", "subset="):
+        assert python not in captured.err
+
+
+def test_settings_clash_names_the_option(capsys):
+    assert main([*QUICK[:3], "pca", "-m", "2", "-q", "--no-figures"]) == 0
+    assert main([*QUICK[:3], "pca", "-m", "2", "--max-epochs", "5", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert "max_epochs: 3 there, 5 here" in err
+    assert "use another --output-dir, or --overwrite to replace it" in err
+    assert "overwrite=True" not in err
+
+
+def test_second_study_into_the_same_folder(capsys):
+    from skae.study._folder import _StudyFolder
+
+    folder = Path("skae-study/digits-quick")
+    folder.mkdir(parents=True)
+    with _StudyFolder(folder).locked():
+        assert main([*QUICK[:3], "pca", "-m", "2", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skae: error: another skae study is writing into 'skae-study/digits")
+    assert err.rstrip().endswith("or use another --output-dir.") and err.count("\n") == 1
+    assert not (folder / "results.csv").exists()
+
+
+def test_failed_rows_are_shown_and_the_study_goes_on(monkeypatch, capsys):
+    from sklearn.decomposition import PCA
+
+    from skae.exceptions import TrainingDivergedError
+    from skae.study import _registry
+
+    class Diverging(PCA):
+        def fit(self, X, y=None):
+            raise TrainingDivergedError("training loss became nan at epoch 1; try a lower lr")
+
+    entry = _registry.Representation("diverging", "", lambda s, m, seed: Diverging(m), ())
+    monkeypatch.setitem(_registry.REPRESENTATIONS, "diverging", entry)
+    assert main(["study", "--quick", "-r", "pca", "diverging", "-m", "2", "--no-figures"]) == 0
+    captured = capsys.readouterr()
+    rows = captured.out.split("\n\n")[0].splitlines()[1:]
+    assert rows[1].split()[:5] == ["diverging", "2", "2", "logreg", "0"]
+    assert rows[1].split()[5] == "failed" and rows[0].split()[5] != "failed"
+    failure = "diverging m=2 logreg seed=0 failed: training loss became nan at epoch 1"
+    assert failure in captured.out and failure in captured.err
+    saved = pd.read_csv("skae-study/digits-quick/results.csv", keep_default_na=False)
+    assert saved["error"].str.startswith("training loss became nan").tolist() == [False, True]
+
+
+def test_help_states_each_default_once():
+    from skae.study._cli import build_parser
+
+    study = build_parser()._subparsers._group_actions[0].choices["study"]
+    text = " ".join(study.format_help().split())
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "$SKAE_DATA) (default" not in text and text.count("$SKAE_DATA") == 1
+    assert "code sizes (default: 2 8 16)" in text and "'2'" not in text
+    assert "(default: pca ae-relu ae-sigmoid vae)" in text
+    assert "(default: 100 on digits, 20 on 28x28 images, 3 with --quick)" in text
+    assert "all cores (default: 1)" in text
+    assert "MNIST subsets" not in text and "digits keeps all its images" in text
+
+
+def test_summary_says_which_representation_won(capsys):
+    assert main([*QUICK, "--no-figures", "-c", "logreg", "svc"]) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv("skae-study/digits-quick/results.csv")
+    lines = out.split("best representation per latent size")[1].splitlines()[1:5]
+    for line, ((classifier, m), rows) in zip(lines, table.groupby(["classifier", "latent_dim"])):
+        rows = rows.sort_values("accuracy", ascending=False)
+        best, second = rows.iloc[0], rows.iloc[1]
+        margin = best["accuracy"] - second["accuracy"]
+        assert line.split() == [
+            classifier,
+            f"m={m}",
+            best["representation"],
+            f"{best['accuracy']:.4f}",
+            f"+{margin:.4f}",
+            "over",
+            second["representation"],
+        ]
 
 
 def test_interrupt_exits_130_and_keeps_rows(monkeypatch, capsys):

@@ -78,7 +78,12 @@ def _docstring_tests():
             module = importlib.import_module(name)
         except Exception:  # reported by test_module_imports
             continue
-        for test in finder.find(module, name, globs={}):
+        try:
+            tests = finder.find(module, name, globs={})
+        except ValueError as exc:  # a malformed docstring fails its module, not the run
+            params[name] = pytest.param(exc, id=name)
+            continue
+        for test in tests:
             if test.examples and test.name not in params:
                 params[test.name] = pytest.param(test, id=test.name, marks=_marks(test.docstring))
     return list(params.values())
@@ -91,6 +96,8 @@ def test_module_imports(name):
 
 @pytest.mark.parametrize("test", _docstring_tests())
 def test_docstring_examples(test):
+    if isinstance(test, Exception):
+        raise test
     runner = doctest.DocTestRunner(optionflags=OPTIONS, verbose=False)
     runner.run(test)
     result = runner.summarize(verbose=False)

@@ -1,20 +1,34 @@
 """skae.study: the grid runner, its files, resume after an interruption, bad input."""
 
+import csv
+import io
 import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.decomposition import PCA
 
+from skae.exceptions import TrainingDivergedError
 from skae.study import (
     StudyError,
     StudyInterrupted,
+    _registry,
     _runner,
     load_study_data,
     n_trainable_parameters,
     plot_study,
     run_study,
 )
+from skae.study._folder import _StudyFolder
+from skae.study._registry import Representation
 from skae.study._runner import COLUMNS
 
 from .conftest import requires_data as needs_data
@@ -86,7 +100,12 @@ def test_files_written(study):
     np.testing.assert_allclose(saved["accuracy"], table["accuracy"])
     markdown = (folder / "results.md").read_text()
     assert "stratified" in markdown  # the protocol is stated
-    assert markdown.count("\n| digits |") == 8
+    assert markdown.count("\n| pca |") == 4 and markdown.count("\n| ae-relu |") == 4
+    # each representation's settings once, above the table, not in every row
+    assert markdown.count("hidden_layer_sizes=(128,)") == 1
+    assert "- ae-relu: hidden_layer_sizes=(128,), activation=relu" in markdown
+    assert "| params |" not in markdown and "| error |" not in markdown
+    assert "Best representation per latent size" in markdown
     config = json.loads((folder / "study.json").read_text())
     assert config["dataset"] == "digits" and config["max_epochs"] == 3
     assert len(list((folder / "predictions").glob("*.npy"))) == 8
@@ -170,7 +189,8 @@ def test_truncated_last_line_is_dropped(tmp_path):
     csv = tmp_path / "results.csv"
     lines = csv.read_text().splitlines()
     csv.write_text("\n".join([*lines[:-1], lines[-1][:10]]) + "\n")  # a crash mid-write
-    table = run_study(output_dir=tmp_path, figures=False, **small)
+    with pytest.warns(UserWarning, match="dropped 1 damaged line .line 3."):
+        table = run_study(output_dir=tmp_path, figures=False, **small)
     assert len(table) == 2 and len(pd.read_csv(csv)) == 2
 
 
@@ -251,3 +271,285 @@ def test_results_do_not_depend_on_n_jobs(study):
     table, _ = study
     parallel = run_study(n_jobs=2, **GRID)
     np.testing.assert_array_equal(parallel[METRICS].to_numpy(), table[METRICS].to_numpy())
+
+
+# ---------------------------------------------------------------- failed rows (divergence)
+class _Diverging(PCA):
+    """A representation whose training diverges, as skae's estimators report it."""
+
+    def fit(self, X, y=None):
+        raise TrainingDivergedError(
+            "training loss became nan at epoch 2;\ntry a lower learning rate (lr)"
+        )
+
+
+class _NaNCodes(PCA):
+    """A representation that trains but gives non-finite codes."""
+
+    def transform(self, X):
+        return np.full((len(X), self.n_components), np.nan)
+
+
+class _Refusing(BaseEstimator, ClassifierMixin):
+    def fit(self, X, y):
+        raise ValueError("Input X contains NaN.")
+
+
+def _register(monkeypatch, name, estimator_class):
+    entry = Representation(name, name, lambda settings, m, seed: estimator_class(m), ())
+    monkeypatch.setitem(_registry.REPRESENTATIONS, name, entry)
+
+
+FAILING = dict(representations=["pca", "diverging"], latent_sizes=[2], quick=True)
+
+
+def test_diverged_fit_is_a_failed_row_and_the_study_goes_on(tmp_path, monkeypatch):
+    _register(monkeypatch, "diverging", _Diverging)
+    grid = {**FAILING, "classifiers": ["logreg", "svc"]}
+    table = run_study(output_dir=tmp_path, figures=True, **grid)
+    assert table["representation"].tolist() == ["pca", "pca", "diverging", "diverging"]
+    failed = table[table["representation"] == "diverging"]
+    assert (
+        failed["error"] == "training loss became nan at epoch 2; try a lower learning rate (lr)"
+    ).all()
+    assert failed[["accuracy", "precision_macro", "recall_macro"]].isna().all().all()
+    assert (failed["n_codes"] == 2).all() and (failed["fit_seconds"] >= 0).all()
+    assert (table.loc[table["representation"] == "pca", "error"] == "").all()
+    assert (table.loc[table["representation"] == "pca", "accuracy"] > 0.5).all()
+    saved = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
+    assert saved["error"].tolist() == ["", ""] + [table["error"].iloc[2]] * 2
+    assert "| error |" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "accuracy_vs_latent.png").exists()  # drawn from the good rows
+    # resume: a failed row is a result (same settings and seed, same failure), kept
+    fits = _count_fits(monkeypatch)
+    again = run_study(output_dir=tmp_path, figures=False, **grid)
+    assert fits == []
+    assert again["error"].tolist() == table["error"].tolist()
+
+
+def test_non_finite_codes_are_a_failed_row(monkeypatch):
+    _register(monkeypatch, "diverging", _NaNCodes)
+    table = run_study(**FAILING)
+    assert table["error"].iloc[0] == ""
+    assert "codes contain NaN or infinity" in table["error"].iloc[1]
+    assert np.isnan(table["accuracy"].iloc[1])
+
+
+def test_classifier_refusing_the_codes_is_a_failed_row(monkeypatch):
+    monkeypatch.setitem(
+        _registry.CLASSIFIERS,
+        "refusing",
+        _registry.Classifier("refusing", "", lambda s: _Refusing()),
+    )
+    table = run_study(
+        representations=["pca"], latent_sizes=[2], classifiers=["logreg", "refusing"], quick=True
+    )
+    assert table["error"].tolist() == ["", "Input X contains NaN."]
+
+
+# ---------------------------------------------------------------- damaged results.csv
+DAMAGE_GRID = dict(
+    representations=["pca", "ae-relu"], latent_sizes=[2], classifiers=["logreg", "svc"], quick=True
+)
+
+
+@pytest.fixture(scope="module")
+def intact_study(tmp_path_factory):
+    """A finished 4-row study (pca and ae-relu, two classifiers): (folder, table)."""
+    folder = tmp_path_factory.mktemp("intact")
+    return folder, run_study(output_dir=folder, figures=False, **DAMAGE_GRID)
+
+
+def _line(fields):
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return buffer.getvalue()
+
+
+def _edit(line, column, value):
+    fields = next(csv.reader([line]))
+    fields[COLUMNS.index(column)] = value
+    return _line(fields)
+
+
+def _without(line, column):
+    fields = next(csv.reader([line]))
+    del fields[COLUMNS.index(column)]
+    return _line(fields)
+
+
+def _text(lines):
+    return ("\n".join(lines) + "\n").encode()
+
+
+# Each kind of damage: a function of the file's lines (header, then rows 0 to 3: pca
+# logreg, pca svc, ae-relu logreg, ae-relu svc) giving the damaged bytes; the rows
+# that must be computed again; the line numbers reported as damaged, then as repeated.
+DAMAGE = {
+    "truncated-inside-quoted-params": (
+        lambda L: _text([L[0], L[1], L[2], L[3][: L[3].index('"') + 12], L[4]]),
+        {2},
+        [4],
+        [],
+    ),
+    "truncated-after-accuracy": (
+        lambda L: _text([*L[:4], _line(next(csv.reader([L[4]]))[:8])]),
+        {3},
+        [5],
+        [],
+    ),
+    "appended-binary": (
+        lambda L: _text(L) + b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x80garbage\n\xc3\x28",
+        set(),
+        [6, 7, 8, 9],
+        [],
+    ),
+    "missing-header": (lambda L: _text(L[1:]), set(), [], []),
+    "extra-fields": (lambda L: _text([L[0], L[1], L[2] + ",1,2", L[3], L[4]]), {1}, [3], []),
+    "non-numeric-accuracy": (
+        lambda L: _text([L[0], _edit(L[1], "accuracy", "high"), *L[2:]]),
+        {0},
+        [2],
+        [],
+    ),
+    "non-numeric-seed": (
+        lambda L: _text([L[0], L[1], _edit(L[2], "seed", "zero"), *L[3:]]),
+        {1},
+        [3],
+        [],
+    ),
+    "removed-column": (
+        lambda L: _text([_without(line, "reconstruction_mse") for line in L]),
+        {0, 1, 2, 3},
+        [2, 3, 4, 5],
+        [],
+    ),
+    "empty-n_parameters": (
+        lambda L: _text([*L[:3], _edit(L[3], "n_parameters", ""), L[4]]),
+        {2},
+        [4],
+        [],
+    ),
+    "nul-bytes": (lambda L: _text([*L[:4], "\0" * len(L[4])]), {3}, [5], []),
+    "truncated-last-line": (lambda L: _text([*L[:4], L[4][:10]]), {3}, [5], []),
+    "duplicated-row": (lambda L: _text([*L, L[2]]), set(), [], [6]),
+    "blank-lines": (lambda L: _text([L[0], "", L[1], "   ", *L[2:]]), set(), [], []),
+    "header-only": (lambda L: _text(L[:1]), {0, 1, 2, 3}, [], []),
+    "windows-line-ends": (lambda L: "\r\n".join(L).encode() + b"\r\n", set(), [], []),
+    "accuracy-out-of-range": (
+        lambda L: _text([L[0], _edit(L[1], "accuracy", "7.5"), *L[2:]]),
+        {0},
+        [2],
+        [],
+    ),
+    "no-final-newline": (lambda L: "\n".join(L).encode(), set(), [], []),
+    "older-header-without-error": (
+        lambda L: _text([_without(line, "error") for line in L]),
+        set(),
+        [],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_damaged_results_keep_every_intact_row(kind, intact_study, tmp_path, monkeypatch):
+    source, table = intact_study
+    for path in source.iterdir():
+        if path.is_file():
+            shutil.copy(path, tmp_path / path.name)
+        else:
+            shutil.copytree(path, tmp_path / path.name)
+    damage, redo, damaged, repeated = DAMAGE[kind]
+    original = (source / "results.csv").read_text().splitlines()
+    (tmp_path / "results.csv").write_bytes(damage(original))
+    fits = _count_fits(monkeypatch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = run_study(output_dir=tmp_path, figures=False, **DAMAGE_GRID)
+    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    notes = [n for n in notes if "results.csv" in n]
+    # the rows to compute again, and only those
+    keys = list(zip(table["representation"], table["classifier"]))
+    recomputed = {keys.index((r, c)) for r, _, classifiers in fits for c in classifiers}
+    assert recomputed == redo
+    # the study's table and file are the uninterrupted ones, each row once
+    np.testing.assert_array_equal(again[METRICS].to_numpy(), table[METRICS].to_numpy())
+    saved = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
+    assert list(saved.columns) == list(COLUMNS)
+    assert list(zip(saved["representation"], saved["classifier"])) == [
+        keys[i] for i in sorted(set(range(4)) - redo)
+    ] + [keys[i] for i in sorted(redo)]
+    # one line saying how many and which
+    if damaged or repeated:
+        assert len(notes) == 1 and "\n" not in notes[0], notes
+        for numbers, what in ((damaged, "damaged line"), (repeated, "repeated row")):
+            if numbers:
+                assert f"dropped {len(numbers)} {what}" in notes[0]
+                assert ", ".join(map(str, numbers)) in notes[0]
+        assert f"kept {4 - len(redo)} intact row" in notes[0]
+        if damaged:
+            assert (tmp_path / "results.csv.damaged").read_bytes() == damage(original)
+    else:
+        assert notes == []
+
+
+@pytest.mark.parametrize("content", ["a folder", b"\x89PNG\r\n\x1a\n\x00\x00binary", "name,size\n"])
+def test_unreadable_results_file_is_one_clear_error(content, tmp_path):
+    small = {**GRID, "representations": ["pca"], "classifiers": ["logreg"]}
+    run_study(output_dir=tmp_path, figures=False, **small)
+    csv_path = tmp_path / "results.csv"
+    csv_path.unlink()
+    if content == "a folder":
+        csv_path.mkdir()
+    else:
+        csv_path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(StudyError) as info:
+        run_study(output_dir=tmp_path, figures=False, **small)
+    message = str(info.value)
+    assert str(csv_path) in message and "move it out of the way" in message
+    assert "\n" not in message
+    if content != "a folder":
+        assert csv_path.read_bytes() == (
+            content if isinstance(content, bytes) else content.encode()
+        )
+
+
+# ---------------------------------------------------------------- one study per folder
+_HOLD_LOCK = """
+import sys, time
+from skae.study._folder import _StudyFolder
+with _StudyFolder(sys.argv[1]).locked():
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_second_study_into_the_same_folder_refuses(tmp_path):
+    small = {**GRID, "representations": ["pca"], "classifiers": ["logreg"]}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        with pytest.raises(
+            StudyError, match=f"another skae study is writing into '{tmp_path}'"
+        ) as info:
+            run_study(output_dir=tmp_path, figures=False, **small)
+        assert f"(process {holder.pid})" in str(info.value)
+        assert not (tmp_path / "results.csv").exists()
+    finally:
+        holder.kill()  # a killed study leaves no lock behind
+        holder.wait()
+    assert len(run_study(output_dir=tmp_path, figures=False, **small)) == 2
+    assert len(pd.read_csv(tmp_path / "results.csv")) == 2
+
+
+def test_lock_is_released_after_a_study(tmp_path):
+    small = {**GRID, "representations": ["pca"], "classifiers": ["logreg"]}
+    run_study(output_dir=tmp_path, figures=False, **small)
+    with _StudyFolder(tmp_path).locked():  # taken at once: nobody holds it
+        pass

@@ -152,11 +152,20 @@ def _run_cell(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: st
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score, precision_score, recall_score
 
+    from skae.exceptions import TrainingDivergedError
+
     estimator = get_representation(cell.representation).build(settings, cell.latent_dim, cell.seed)
     if type(estimator).__module__.startswith("skae"):
         _warm_up()
     start = time.perf_counter()
-    estimator.fit(data.X_train)
+    try:
+        estimator.fit(data.X_train)
+    except TrainingDivergedError as exc:
+        if _INTERRUPT.raised:
+            raise KeyboardInterrupt from None
+        # a diverged fit is a result of these settings: record it and go on
+        yield from _failed_rows(cell, data, dataset, estimator, time.perf_counter() - start, exc)
+        return
     fit_seconds = time.perf_counter() - start
     if _INTERRUPT.raised:  # skorch swallowed a Ctrl-C: the fit is incomplete
         raise KeyboardInterrupt
@@ -164,6 +173,13 @@ def _run_cell(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: st
     Z_train = estimator.transform(data.X_train)
     Z_test = estimator.transform(data.X_test)
     transform_seconds = time.perf_counter() - start
+    if not (np.isfinite(Z_train).all() and np.isfinite(Z_test).all()):
+        problem = (
+            "the codes contain NaN or infinity (training probably diverged; try a lower "
+            "learning rate)"
+        )
+        yield from _failed_rows(cell, data, dataset, estimator, fit_seconds, problem)
+        return
 
     reconstructed = _reconstruct(estimator, data.X_test)
     mse = np.nan if reconstructed is None else float(np.mean((data.X_test - reconstructed) ** 2))
@@ -193,10 +209,15 @@ def _run_cell(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: st
     for name in cell.classifiers:
         classifier = get_classifier(name).make(cell.seed)
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            classifier.fit(Z_train, data.y_train)
-        y_pred = classifier.predict(Z_test)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                classifier.fit(Z_train, data.y_train)
+            y_pred = classifier.predict(Z_test)
+        except ValueError as exc:  # scikit-learn's refusal of the codes: a failed row
+            row = {**common, "classifier": name, **_FAILED, "error": _one_line(exc)}
+            yield "row", {c: row[c] for c in COLUMNS}, None
+            continue
         seconds = time.perf_counter() - start
         row = {
             **common,
@@ -207,5 +228,50 @@ def _run_cell(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: st
             ),
             "recall_macro": recall_score(data.y_test, y_pred, average="macro", zero_division=0),
             "classifier_seconds": seconds,
+            "error": "",
         }
         yield "row", {c: row[c] for c in COLUMNS}, y_pred
+
+
+#: the scores of a failed row: none
+_FAILED = {
+    "accuracy": np.nan,
+    "precision_macro": np.nan,
+    "recall_macro": np.nan,
+    "classifier_seconds": np.nan,
+}
+
+
+def _one_line(error) -> str:
+    """``error`` (a message or an exception) as one line, for the table and the CSV."""
+    text = str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
+def _failed_rows(cell, data, dataset, estimator, fit_seconds, error):
+    """One failed row per classifier: the representation gave no usable codes.
+
+    The row keeps what is known (fit time, parameters) and says why in ``error``;
+    its scores are empty. A rerun in the same folder keeps it (the same settings and
+    seed fail the same way).
+    """
+    n_codes = getattr(estimator, "n_autoencoders", 1) * cell.latent_dim
+    for name in cell.classifiers:
+        row = {
+            "dataset": dataset,
+            "representation": cell.representation,
+            "params": cell.params,
+            "latent_dim": cell.latent_dim,
+            "n_codes": n_codes,
+            "classifier": name,
+            "seed": cell.seed,
+            **_FAILED,
+            "reconstruction_mse": np.nan,
+            "fit_seconds": fit_seconds,
+            "transform_seconds": np.nan,
+            "n_parameters": n_trainable_parameters(estimator),
+            "n_train": len(data.X_train),
+            "n_test": len(data.X_test),
+            "error": _one_line(error),
+        }
+        yield "row", {c: row[c] for c in COLUMNS}, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import skae
@@ -11,9 +12,17 @@ import skae
 from ._data import DATASETS
 from ._errors import StudyError, StudyInterrupted
 from ._folder import FIGURE_NAMES, RESULTS_CSV, RESULTS_MD
-from ._plan import DEFAULT_CLASSIFIERS, DEFAULT_LATENT_SIZES, DEFAULT_REPRESENTATIONS
+from ._plan import (
+    DEFAULT_CLASSIFIERS,
+    DEFAULT_EPOCHS,
+    DEFAULT_EPOCHS_IMAGES,
+    DEFAULT_LATENT_SIZES,
+    DEFAULT_REPRESENTATIONS,
+    QUICK_EPOCHS,
+)
 from ._registry import CLASSIFIERS, REPRESENTATIONS, representation_names
 from ._runner import run_study
+from ._summary import settings_lines, summary_lines
 
 #: exit statuses
 EXIT_USAGE = 2
@@ -42,6 +51,24 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Says each option's default once, as typed on the command line.
+
+    Options whose help already states the default (it depends on the data set, or
+    is an environment variable), flags and ``None`` defaults get no
+    ``(default: ...)``; lists are shown as space-separated values.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, argparse.SUPPRESS) or not text:
+            return text
+        if isinstance(default, list | tuple):
+            default = " ".join(map(str, default))
+        return f"{text} (default: {default})".replace("%", "%%")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``skae`` argument parser (one sub-command, ``study``)."""
     parser = _Parser(
@@ -61,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
             "rerun the same command to resume an interrupted study. With no options: "
             "digits, PCA, two autoencoders and a VAE, latent sizes 2 8 16, logistic regression."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     add = study.add_argument
     add("--dataset", default="digits", help=f"one of: {', '.join(DATASETS)}")
@@ -77,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-m",
         "--latent-sizes",
         nargs="+",
-        default=[str(m) for m in DEFAULT_LATENT_SIZES],
+        default=list(DEFAULT_LATENT_SIZES),
         metavar="N",
         help="code sizes",
     )
@@ -89,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"any of: {', '.join(CLASSIFIERS)}",
     )
-    add("--seeds", nargs="+", default=["0"], metavar="N", help="random seeds")
-    add("--n-jobs", type=int, default=None, help="fits run at once (processes); -1: all cores")
+    add("--seeds", nargs="+", default=[0], metavar="N", help="random seeds")
+    add("--n-jobs", type=int, default=1, help="fits run at once (processes); -1: all cores")
     add("--threads", type=int, default=1, help="torch/BLAS threads per fit")
     add(
         "-o",
@@ -98,15 +125,47 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="results folder (default: skae-study/<dataset>, or <dataset>-quick)",
     )
-    add("--quick", action="store_true", help="smoke-test sizes: 3 epochs, small MNIST subsets")
-    add("--data-home", default=None, help="data home of skae.datasets (default: $SKAE_DATA)")
+    add(
+        "--quick",
+        action="store_true",
+        help="smoke run of a few seconds: 3 epochs, and the first 1,000 training and test "
+        "images of the 28x28 data sets (digits keeps all its images)",
+    )
+    add(
+        "--data-home",
+        default=None,
+        help="folder of the MNIST-like data files (default: $SKAE_DATA, else "
+        "~/scikit_learn_data/skae)",
+    )
     add("--no-download", action="store_true", help="never download missing data files")
-    add("--n-train", default=None, help="first N training images, or 'all'")
-    add("--n-test", default=None, help="first N test images, or 'all'")
-    add("--max-epochs", type=int, default=None, help="epochs of the neural representations")
-    add("--hidden", type=int, nargs="+", default=None, metavar="N", help="encoder hidden sizes")
+    add(
+        "--n-train",
+        default=None,
+        help="first N training images, or 'all' (default: all of digits and kmnist-test, "
+        "10,000 of the others; 1,000 with --quick)",
+    )
+    add(
+        "--n-test",
+        default=None,
+        help="first N test images, or 'all' (default: all; 1,000 with --quick)",
+    )
+    add(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help=f"epochs of the neural representations (default: {DEFAULT_EPOCHS['digits']} on "
+        f"digits, {DEFAULT_EPOCHS_IMAGES} on 28x28 images, {QUICK_EPOCHS} with --quick)",
+    )
+    add(
+        "--hidden",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="encoder hidden sizes (default: 128 on digits, 256 on 28x28 images)",
+    )
     add("--optimizer", default="adam", help="optimizer of the neural representations")
-    add("--lr", type=float, default=None, help="their learning rate")
+    add("--lr", type=float, default=None, help="their learning rate (default: the estimators')")
     add("--batch-size", default="256", help="their batch size, or 'full'")
     add("--overwrite", action="store_true", help="replace a study with other settings")
     add("--no-figures", action="store_true", help="do not draw figures")
@@ -155,9 +214,24 @@ def _print_list() -> None:
 
 
 def format_table(frame) -> str:
-    """The printed view of a results table (the CSV and Markdown keep every column)."""
-    view = frame.drop(columns=["dataset", "params", "n_train", "n_test"]).rename(columns=_SHORT)
+    """The printed view of a results table (the CSV and Markdown keep every column).
+
+    Failed rows show ``failed`` for their accuracy; their errors are printed below.
+    """
+    view = frame.drop(columns=["dataset", "params", "n_train", "n_test", "error"])
+    view = view.rename(columns=_SHORT).astype({"accuracy": object})
+    failed = frame["error"].fillna("").astype(bool).to_numpy()
+    view.loc[failed, "accuracy"] = "failed"
+    view.loc[~failed, "accuracy"] = [f"{v:.4g}" for v in frame.loc[~failed, "accuracy"]]
     return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _failures(frame) -> list[str]:
+    failed = frame[frame["error"].fillna("").astype(bool)]
+    return [
+        f"{r.representation} m={r.latent_dim} {r.classifier} seed={r.seed} failed: {r.error}"
+        for r in failed.itertuples()
+    ]
 
 
 def _study(args) -> int:
@@ -193,9 +267,9 @@ def _study(args) -> int:
     )
     print(format_table(frame))
     if not args.quiet:
-        print()
-        for name, params in dict(zip(frame["representation"], frame["params"])).items():
-            print(f"{name}: {params}")
+        for block in (_failures(frame), summary_lines(frame), settings_lines(frame)):
+            if block:
+                print("\n" + "\n".join(block))
         folder = Path(output_dir)
         figures = [name for name in FIGURE_NAMES if (folder / name).exists()]
         print(
@@ -212,6 +286,11 @@ def _data_errors() -> tuple:
     except ImportError:
         return ()
     return (DatasetNotFoundError, DatasetFileError)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line on stderr, without the source line Python adds."""
+    print(f"skae: warning: {message}", file=sys.stderr if file is None else file)
 
 
 def _fail(message: str, status: int) -> int:
@@ -240,11 +319,13 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             raise _UsageError("choose a command: study")
-        return _study(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return _study(args)
     except _UsageError as exc:
         return _fail(f"{exc} (see 'skae study --help')", EXIT_USAGE)
     except StudyError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(exc.cli_message, EXIT_USAGE)
     except StudyInterrupted as exc:
         where = f" in '{exc.output_dir}'" if exc.output_dir is not None else ""
         resume = "; run the same command again to resume" if exc.output_dir is not None else ""
@@ -257,4 +338,4 @@ def main(argv=None) -> int:
         print("skae: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except _data_errors() as exc:
-        return _fail(str(exc), EXIT_DATA)
+        return _fail(getattr(exc, "cli_message", str(exc)), EXIT_DATA)

@@ -82,6 +82,9 @@ class StudyData:
     protocol: str
 
 
+_KMNIST_TEST = "dataset 'kmnist-test'"
+
+
 def resolve_sizes(spec: DatasetSpec, n_train, n_test, quick: bool) -> tuple:
     """The requested (n_train, n_test), with the data set's defaults filled in."""
     default_train = spec.quick_n_train if quick else spec.n_train
@@ -95,7 +98,8 @@ def _head(X, y, n, what, name):
     if n is None:
         return X, y
     if n > len(X):
-        raise StudyError(f"{what}={n} is more than the {len(X):,} images available in {name!r}.")
+        rest = f" is more than the {len(X):,} images available in {name!r}."
+        raise StudyError(f"{what}={n}{rest}", cli_message=f"--{what.replace('_', '-')} {n}{rest}")
     return X[:n], y[:n]
 
 
@@ -138,9 +142,14 @@ def load_study_data(
         except FileNotFoundError as exc:
             if name != "kmnist":
                 raise
+            hint = (
+                " For a study without the KMNIST training images use {} (the official "
+                "test images, fixed stratified 8,000/2,000 split)."
+            )
             raise type(exc)(
-                f"{exc} For a study without the KMNIST training images use dataset "
-                "'kmnist-test' (the official test images, fixed stratified 8,000/2,000 split)."
+                f"{exc}{hint.format(_KMNIST_TEST)}",
+                cli_message=f"{getattr(exc, 'cli_message', exc)}"
+                f"{hint.format('--dataset kmnist-test')}",
             ) from exc
     X_train, y_train = _head(split.X_train, split.y_train, n_train, "n_train", name)
     X_test, y_test = _head(split.X_test, split.y_test, n_test, "n_test", name)

@@ -7,7 +7,19 @@ class StudyError(ValueError):
     """A study was asked for something it cannot do (a user error).
 
     The command line prints its message as one line and exits with status 2.
+
+    Parameters
+    ----------
+    message : str
+        The message, in terms of :func:`~skae.study.run_study`'s arguments.
+    cli_message : str, default=None
+        The same message in terms of the ``skae study`` options, kept as the attribute
+        ``cli_message``; ``None`` means ``message``.
     """
+
+    def __init__(self, message, *, cli_message=None):
+        super().__init__(message)
+        self.cli_message = message if cli_message is None else cli_message
 
 
 class StudyInterrupted(KeyboardInterrupt):

@@ -6,17 +6,17 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ._folder import (
     CONFIG_JSON,
     FITS_DIR,
     PREDICTIONS_DIR,
-    RESULTS_CSV,
     TEST_LABELS,
+    _StudyFolder,
     load_predictions,
     row_id,
 )
+from ._summary import succeeded
 
 
 def plot_study(output_dir, results=None) -> list[Path]:
@@ -43,7 +43,8 @@ def plot_study(output_dir, results=None) -> list[Path]:
         PCA alone, is not written).
     """
     folder = Path(output_dir)
-    frame = pd.read_csv(folder / RESULTS_CSV) if results is None else results
+    frame = _StudyFolder(folder).read_rows(repair=False) if results is None else results
+    frame = succeeded(frame)  # failed rows have no scores to draw
     if frame.empty:
         return []
     config = json.loads((folder / CONFIG_JSON).read_text())

@@ -66,11 +66,38 @@ def _names(values, what, check):
     return values
 
 
+#: run_study's argument -> the ``skae study`` option that sets it, for the command
+#: line's version of a message
+OPTIONS = {
+    "n_train": "--n-train",
+    "n_test": "--n-test",
+    "max_epochs": "--max-epochs",
+    "batch_size": "--batch-size",
+    "torch_threads": "--threads",
+    "hidden_layer_sizes": "--hidden",
+    "lr": "--lr",
+    "n_jobs": "--n-jobs",
+    "optimizer": "--optimizer",
+}
+
+
+def _error(what, must, got):
+    """A StudyError ``<what> must <must>, got <got>.``, naming the option in the CLI.
+
+    ``must`` may end in ``" or None"``, which the command line (no option is None)
+    leaves out.
+    """
+    return StudyError(
+        f"{what} must {must}, got {got!r}.",
+        cli_message=f"{OPTIONS.get(what, what)} must {must.removesuffix(' or None')}, got {got!r}.",
+    )
+
+
 def _integers(values, what, minimum):
     values = _unique(values, what, Integral, "integers")
     for value in values:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-            raise StudyError(f"{what} must be integers >= {minimum}, got {value!r}.")
+            raise _error(what, f"be integers >= {minimum}", value)
     return [int(v) for v in values]
 
 
@@ -82,7 +109,7 @@ def _positive(value, what, *, allow_all=False, allow_none=True):
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         options = ["a positive integer", *(["'all'"] if allow_all else [])]
         options += ["None"] if allow_none else []
-        raise StudyError(f"{what} must be {' or '.join(options)}, got {value!r}.")
+        raise _error(what, f"be {' or '.join(options)}", value)
     return int(value)
 
 
@@ -177,9 +204,7 @@ def make_plan(
         try:
             batch_size = _positive(batch_size, "batch_size", allow_none=False)
         except StudyError:
-            raise StudyError(
-                f"batch_size must be a positive integer or 'full', got {batch_size!r}."
-            ) from None
+            raise _error("batch_size", "be a positive integer or 'full'", batch_size) from None
     torch_threads = _positive(torch_threads, "torch_threads", allow_none=False)
     if max_epochs is None:
         default_epochs = DEFAULT_EPOCHS.get(dataset, DEFAULT_EPOCHS_IMAGES)
@@ -188,12 +213,12 @@ def make_plan(
         hidden_layer_sizes = DEFAULT_HIDDEN[spec.n_features]
     hidden_layer_sizes = tuple(_integers(hidden_layer_sizes, "hidden_layer_sizes", 1))
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0):
-        raise StudyError(f"lr must be a positive number or None, got {lr!r}.")
+        raise _error("lr", "be a positive number or None", lr)
     _check_optimizer(optimizer)
     if n_jobs is not None and (
         isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs == 0
     ):
-        raise StudyError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}.")
+        raise _error("n_jobs", "be a non-zero integer or None", n_jobs)
     from joblib import effective_n_jobs
 
     settings = ModelSettings(

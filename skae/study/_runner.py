@@ -10,7 +10,9 @@ what is missing. Arguments are checked up front by ``_plan``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -194,20 +196,22 @@ def run_study(
     folder = _StudyFolder(plan.output_dir) if plan.output_dir is not None else None
     if folder is not None:
         folder.check_writable()
-    data = load_study_data(
-        dataset,
-        n_train=n_train,
-        n_test=n_test,
-        quick=quick,
-        data_home=data_home,
-        download=download,
-    )
-    plan.check_data(data)
-    config = plan.config(data)
-    if folder is not None:
-        folder.open(config, overwrite=overwrite)
-        np.save(folder.path / TEST_LABELS, data.y_test)
-    return _execute(plan, data, folder, figures=figures)
+    # one study at a time per folder: two would compute and append the same rows
+    with folder.locked() if folder is not None else contextlib.nullcontext():
+        data = load_study_data(
+            dataset,
+            n_train=n_train,
+            n_test=n_test,
+            quick=quick,
+            data_home=data_home,
+            download=download,
+        )
+        plan.check_data(data)
+        config = plan.config(data)
+        if folder is not None:
+            folder.open(config, overwrite=overwrite)
+            np.save(folder.path / TEST_LABELS, data.y_test)
+        return _execute(plan, data, folder, figures=figures)
 
 
 def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figures: bool):
@@ -216,6 +220,8 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
     cells = plan.cells()
     wanted = [cell.key(plan.dataset, name) for cell in cells for name in cell.classifiers]
     saved = folder.read_rows() if folder is not None else pd.DataFrame(columns=list(COLUMNS))
+    for note in folder.notes if folder is not None else ():
+        _tell(note, plan.verbose)
     done = {row_key(row) for row in saved.to_dict("records")}
     todo = []
     for cell in cells:  # resume: keep only the classifiers whose rows are not saved yet
@@ -242,16 +248,18 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
 
     def on_row(row, y_pred):
         if folder is not None:
-            folder.save_predictions(row_id(row), y_pred)
+            if y_pred is not None:  # a failed row has no predictions
+                folder.save_predictions(row_id(row), y_pred)
             folder.append(row)
         rows.append(row)
         bar.update()
-        if plan.verbose >= 2:
-            bar.write(
-                f"{row['representation']} m={row['latent_dim']} {row['classifier']} "
-                f"seed={row['seed']}: accuracy {row['accuracy']:.4f}",
-                file=sys.stderr,
-            )
+        where = (
+            f"{row['representation']} m={row['latent_dim']} {row['classifier']} seed={row['seed']}"
+        )
+        if row["error"] and plan.verbose:
+            bar.write(f"skae study: {where} failed: {row['error']}", file=sys.stderr)
+        elif plan.verbose >= 2:
+            bar.write(f"{where}: accuracy {row['accuracy']:.4f}", file=sys.stderr)
 
     def handle(cell, event):
         if event[0] == "fit":
@@ -321,8 +329,17 @@ def _ordered(rows: list, wanted: list) -> pd.DataFrame:
         frame[column] = frame[column].astype("int64")
     for column in COLUMNS[COLUMNS.index("accuracy") : COLUMNS.index("n_parameters")]:
         frame[column] = frame[column].astype("float64")
+    frame["error"] = frame["error"].fillna("").astype(str)
     return frame.reset_index(drop=True)
 
 
 def _note(message: str) -> None:
     print(f"skae study: {message}", file=sys.stderr)
+
+
+def _tell(message: str, verbose: int) -> None:
+    """What must not go unsaid (rows dropped from a damaged file): a note, or a warning."""
+    if verbose:
+        _note(message)
+    else:
+        warnings.warn(message, UserWarning, stacklevel=3)
