@@ -258,7 +258,7 @@ def test_regularisers_on_vae_itl_and_ensemble_members(digits01):
 
 
 def test_grid_search_sweeps_regularisers(digits01):
-    X, y = digits01
+    X, _ = digits01
     search = GridSearchCV(
         AutoencoderTransformer(**FAST),
         {
