@@ -1,6 +1,5 @@
 """What users do with AutoencoderTransformer, and how it fails on bad input."""
 
-import io
 import pickle
 import warnings
 
@@ -18,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Callback
 
 from skae import AutoencoderTransformer
+from skae.exceptions import OutputRangeWarning
 
 from .conftest import requires_cuda
 
@@ -131,9 +131,22 @@ def test_full_batch_is_one_step_per_epoch(digits):
         assert (ae.history_["train_batch_count"] == 1).all()
 
 
+class _SnapshotWeights(Callback):
+    """Copy the weights at the end of every epoch (those its valid_loss scored)."""
+
+    def __init__(self, snapshots):
+        self.snapshots = snapshots
+
+    def on_epoch_end(self, net, **kwargs):
+        state = net.module_.state_dict()
+        self.snapshots[len(net.history)] = {k: v.detach().clone() for k, v in state.items()}
+
+
 def test_early_stopping_stops_and_keeps_best(digits):
     X, _ = digits
+    snapshots = {}
     ae = AutoencoderTransformer(
+        callbacks=[_SnapshotWeights(snapshots)],
         latent_dim=4,
         hidden_layer_sizes=(16,),
         lr=0.05,  # large steps: the validation loss soon stops improving
@@ -145,10 +158,16 @@ def test_early_stopping_stops_and_keeps_best(digits):
     ).fit(X)
     assert ae.n_epochs_ < 200
     assert "valid_loss" in ae.history_
-    # The weights of the best validation epoch are restored, not the last ones.
     stopper = dict(ae.net_.callbacks_)["EarlyStopping"]
-    assert stopper.load_best
     assert stopper.best_epoch_ == ae.n_epochs_ - 3
+    valid = ae.history_["valid_loss"]
+    assert valid[stopper.best_epoch_] <= valid.min() + 1e-3
+    # The weights kept are those of the best validation epoch, not the last ones.
+    kept = ae.module_.state_dict()
+    for name, value in snapshots[stopper.best_epoch_].items():
+        torch.testing.assert_close(kept[name], value, rtol=0, atol=0)
+    last = snapshots[ae.n_epochs_]
+    assert any(not torch.equal(kept[name], last[name]) for name in kept)
 
 
 def test_extra_skorch_callbacks_run(digits):
@@ -171,11 +190,50 @@ def test_verbose_prints_epoch_table(digits, capsys):
     assert capsys.readouterr().out == ""
 
 
+def _hand_bce(X, p):
+    """Mean binary cross-entropy of probabilities ``p`` for targets ``X`` (float64)."""
+    X, p = np.asarray(X, np.float64), np.asarray(p, np.float64)
+    return -np.mean(X * np.log(p) + (1 - X) * np.log1p(-p))
+
+
 def test_bce_with_sigmoid_output(digits):
     X, _ = digits
-    ae = AutoencoderTransformer(output_activation="sigmoid", loss="bce", **FAST).fit(X)
+    # One full-batch step of negligible size: the loss recorded for that step is the
+    # loss of the returned model, which must be the BCE of its reconstructions.
+    ae = AutoencoderTransformer(
+        output_activation="sigmoid",
+        loss="bce",
+        hidden_layer_sizes=(32,),
+        batch_size="full",
+        optimizer="sgd",
+        lr=1e-12,
+        max_epochs=1,
+        random_state=0,
+    ).fit(X)
     X_hat = ae.reconstruct(X)
     assert X_hat.min() >= 0 and X_hat.max() <= 1
+    expected = _hand_bce(X, X_hat)
+    np.testing.assert_allclose(ae.history_["train_loss"].iloc[-1], expected, rtol=1e-5)
+    # ... which differs from the squared error of the same reconstructions.
+    assert abs(expected - np.mean((X - X_hat) ** 2)) > 0.1
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum_per_sample"])
+def test_bce_loss_value_on_logits(reduction):
+    """The BCE criterion takes logits: equal to the BCE of their sigmoids, and finite
+    where the sigmoid rounds to 0 or 1 in float32."""
+    from skae._losses import ReconstructionLoss
+
+    raw = torch.tensor([[-3.0, 0.0, 2.5, 40.0], [1.0, -40.0, 0.5, -0.2]])
+    target = torch.tensor([[0.0, 0.5, 1.0, 0.0], [1.0, 1.0, 0.25, 0.0]])
+    loss = ReconstructionLoss(loss="bce", output_activation="sigmoid", reduction=reduction)
+    value = loss(raw, target)
+    # -log sigmoid(x) = log1p(exp(-x)), in float64: exact at |x| = 40 too.
+    x, t = raw.double().numpy(), target.double().numpy()
+    per_element = t * np.logaddexp(0, -x) + (1 - t) * np.logaddexp(0, x)
+    expected = per_element.mean() if reduction == "mean" else per_element.sum(axis=1).mean()
+    assert torch.isfinite(value)
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-6)
 
 
 def test_linear_autoencoder_approaches_pca(digits):
@@ -307,14 +365,21 @@ def test_cuda_pickle_loads_on_cpu_only_machine(fitted, digits, monkeypatch):
 
 @requires_cuda
 @pytest.mark.gpu
-def test_fit_on_cuda_then_load_on_cpu(digits):
+def test_fit_on_cuda_then_load_on_cpu(digits, monkeypatch):
     X, _ = digits
     ae = AutoencoderTransformer(device="cuda", **FAST).fit(X)
     assert ae.device_.type == "cuda"
-    buffer = io.BytesIO()
-    torch.save(ae.module_.state_dict(), buffer)
-    restored = pickle.loads(pickle.dumps(ae))
-    np.testing.assert_allclose(restored.transform(X), ae.transform(X), rtol=1e-5)
+    assert next(ae.module_.parameters()).is_cuda
+    expected = ae.transform(X)
+    payload = pickle.dumps(ae)
+    # Load as a machine without CUDA would.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skorch warns that it maps CUDA to CPU
+        restored = pickle.loads(payload)
+    assert restored.device_ == torch.device("cpu")
+    assert all(p.device.type == "cpu" for p in restored.module_.parameters())
+    np.testing.assert_allclose(restored.transform(X), expected, rtol=1e-4, atol=1e-5)
 
 
 # --------------------------------------------------------------------- bad input
@@ -413,3 +478,15 @@ def test_cuda_without_cuda_raises(digits):
 def test_early_stopping_needs_samples_on_both_sides():
     with pytest.raises(ValueError, match="validation_fraction"):
         AutoencoderTransformer(early_stopping=True, **FAST).fit(np.zeros((1, 3)))
+
+
+def test_sigmoid_output_warns_on_data_outside_unit_interval(digits):
+    X, _ = digits
+    # A sigmoid output cannot reconstruct such data: say so, with the range and the fix.
+    with pytest.warns(OutputRangeWarning, match=r"values in \[0, 1e\+06\].*MinMaxScaler"):
+        AutoencoderTransformer(output_activation="sigmoid", **FAST).fit(X[:100] * 1e6)
+    # Data in [0, 1], or a linear output, are fine.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutputRangeWarning)
+        AutoencoderTransformer(output_activation="sigmoid", **FAST).fit(X[:100])
+        AutoencoderTransformer(output_activation="linear", **FAST).fit(X[:100] * 1e6)
