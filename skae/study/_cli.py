@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -227,9 +228,11 @@ def format_table(frame) -> str:
 
 
 def _failures(frame) -> list[str]:
+    """One line per failed row; the estimators' ``lr=...`` advice names the option."""
     failed = frame[frame["error"].fillna("").astype(bool)]
     return [
-        f"{r.representation} m={r.latent_dim} {r.classifier} seed={r.seed} failed: {r.error}"
+        f"{r.representation} m={r.latent_dim} {r.classifier} seed={r.seed} failed: "
+        + re.sub(r"\blr=", "--lr ", r.error)
         for r in failed.itertuples()
     ]
 

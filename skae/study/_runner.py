@@ -256,8 +256,8 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
         where = (
             f"{row['representation']} m={row['latent_dim']} {row['classifier']} seed={row['seed']}"
         )
-        if row["error"] and plan.verbose:
-            bar.write(f"skae study: {where} failed: {row['error']}", file=sys.stderr)
+        if row["error"] and plan.verbose >= 2:
+            bar.write(f"{where} failed: {row['error']}", file=sys.stderr)
         elif plan.verbose >= 2:
             bar.write(f"{where}: accuracy {row['accuracy']:.4f}", file=sys.stderr)
 
