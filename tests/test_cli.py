@@ -346,3 +346,23 @@ def test_license_is_shipped():
     assert text.startswith("BSD 3-Clause License") and "2026, skae developers" in text
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["license"] == "BSD-3-Clause" and project["license-files"] == ["LICENSE"]
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_damaged_results_file_is_one_line(quiet, capsys):
+    args = [*QUICK[:3], "pca", "-m", "2", "4", "--no-figures"]
+    assert main(args) == 0
+    path = Path("skae-study/digits-quick/results.csv")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[1][:30], lines[2]]) + "\n")  # a garbled row
+    capsys.readouterr()
+    assert main([*args, *(["-q"] if quiet else [])]) == 0
+    captured = capsys.readouterr()
+    notes = [line for line in captured.err.splitlines() if "dropped" in line]
+    prefix = "skae: warning: " if quiet else "skae study: "
+    assert notes == [
+        f"{prefix}'{path}': dropped 1 damaged line (line 2), kept 1 intact row; the damaged "
+        f"file is saved as results.csv.damaged; dropped rows are computed again"
+    ]
+    assert "Traceback" not in captured.err
+    assert len(pd.read_csv(path)) == 2
