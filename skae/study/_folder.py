@@ -174,16 +174,11 @@ class _StudyFolder:
         except FileNotFoundError:
             return _empty_rows()
         except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise StudyError(
-                f"cannot read '{self.csv}': {reason}; move it out of the way (or choose "
-                "another output folder) and run again."
-            ) from None
+            raise self._unusable(f"cannot read '{self.csv}': {exc.strerror or exc}") from None
         parsed = _parse_results(raw)
         if parsed.rows == [] and parsed.header is None and raw.strip():
-            raise StudyError(
-                f"'{self.csv}' is not a skae results table (no header, no readable row); "
-                "move it out of the way (or choose another output folder) and run again."
+            raise self._unusable(
+                f"'{self.csv}' is not a skae results table (no header, no readable row)"
             )
         if parsed.damaged or parsed.repeated:
             self.notes.append(parsed.describe(self.csv, repair=repair))
@@ -196,6 +191,12 @@ class _StudyFolder:
         if not parsed.rows:
             return _empty_rows()
         return pd.DataFrame(parsed.rows, columns=list(COLUMNS))
+
+    def _unusable(self, problem: str) -> StudyError:
+        fix = "; move it out of the way (or choose another {}) and run again."
+        return StudyError(
+            problem + fix.format("output folder"), cli_message=problem + fix.format("--output-dir")
+        )
 
     def append(self, row: dict) -> None:
         new = not self.csv.exists() or self.csv.stat().st_size == 0
