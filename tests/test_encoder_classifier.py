@@ -12,6 +12,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
+from torch import nn
 
 from skae import AutoencoderTransformer, EncoderClassifier, per_class_reconstruction_error
 
@@ -38,7 +39,15 @@ def autoencoder(data):
 
 
 @pytest.fixture(scope="module")
-def frozen(data, autoencoder):
+def autoencoder_before(data, autoencoder):
+    """What the user's autoencoder gives before any classifier is fitted from it."""
+    X_train = data[0]
+    state = {k: v.detach().clone() for k, v in autoencoder.module_.state_dict().items()}
+    return state, autoencoder.reconstruct(X_train), autoencoder.transform(X_train)
+
+
+@pytest.fixture(scope="module")
+def frozen(data, autoencoder, autoencoder_before):
     X_train, _, y_train, _ = data
     return EncoderClassifier(encoder=autoencoder, freeze_encoder=True, **CLF_PARAMS).fit(
         X_train, y_train
@@ -46,7 +55,7 @@ def frozen(data, autoencoder):
 
 
 @pytest.fixture(scope="module")
-def finetuned(data, autoencoder):
+def finetuned(data, autoencoder, autoencoder_before):
     X_train, _, y_train, _ = data
     return EncoderClassifier(encoder=autoencoder, freeze_encoder=False, **CLF_PARAMS).fit(
         X_train, y_train
@@ -62,6 +71,55 @@ def test_frozen_encoder_bit_identical(frozen, autoencoder):
         assert torch.equal(got, start)
     assert all(not p.requires_grad for p in frozen.encoder_.parameters())
     assert all(p.requires_grad for p in frozen.head_.parameters())
+
+
+class _RecordMode(nn.Module):
+    """Identity that records whether it ran in training mode (picklable, so that it
+    survives the copy the classifier makes of the autoencoder)."""
+
+    calls: list = []
+
+    def forward(self, x):
+        _RecordMode.calls.append(self.training)
+        return x
+
+
+def _with_statistics(data):
+    """A fitted autoencoder whose encoder has Dropout and BatchNorm (running stats set)."""
+    ae = AutoencoderTransformer(
+        latent_dim=8, hidden_layer_sizes=(16,), dropout=0.3, max_epochs=2, random_state=0
+    ).fit(data[0])
+    ae.net_.module_.encoder.extend([nn.BatchNorm1d(8), _RecordMode()])
+    ae.module_.train()
+    with torch.no_grad():  # running statistics away from their (0, 1) defaults
+        ae.encoder_(torch.as_tensor(data[0][:200], dtype=torch.float32))
+    ae.module_.eval()
+    return ae
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_frozen_encoder_statistics_never_change(data, freeze):
+    X_train, _, y_train, _ = data
+    ae = _with_statistics(data)
+    before = {k: v.clone() for k, v in ae.encoder_.state_dict().items()}
+    assert before["4.num_batches_tracked"] == 1
+    _RecordMode.calls.clear()
+    clf = EncoderClassifier(
+        encoder=ae, freeze_encoder=freeze, lr=1e-2, max_epochs=2, random_state=0
+    ).fit(X_train, y_train)
+    after = clf.encoder_.state_dict()
+    modes = set(_RecordMode.calls)
+    if freeze:
+        # Eval mode throughout training: no dropout, BatchNorm statistics untouched.
+        assert modes == {False}
+        for name, value in before.items():
+            assert torch.equal(after[name], value), name
+    else:
+        # The control: fine-tuning runs the same layers in training mode and moves
+        # their statistics, so the frozen case above could have failed.
+        assert True in modes
+        assert after["4.num_batches_tracked"] > 1
+        assert not torch.equal(after["4.running_mean"], before["4.running_mean"])
 
 
 def test_frozen_encoder_stays_in_eval_mode(frozen, finetuned):
@@ -110,11 +168,18 @@ def test_max_norm_constrains_trainable_hidden_units_only(data, autoencoder):
         assert torch.equal(got, start)
 
 
-def test_finetuned_encoder_changes_and_user_autoencoder_untouched(finetuned, autoencoder):
-    before = autoencoder.encoder_[0].weight
-    assert not torch.equal(finetuned.encoder_[0].weight, before)
-    # The user's autoencoder still reconstructs as before: its encoder was copied.
-    assert finetuned.encoder_[0].weight.data_ptr() != before.data_ptr()
+def test_finetuned_encoder_changes_and_user_autoencoder_untouched(
+    finetuned, frozen, autoencoder, autoencoder_before, data
+):
+    X_train = data[0]
+    state, reconstruction, codes = autoencoder_before
+    assert not torch.equal(finetuned.encoder_[0].weight, state["encoder.0.weight"])
+    # The user's autoencoder still reconstructs as before (a snapshot taken before the
+    # classifiers were fitted): its encoder was copied, not trained in place.
+    for name, value in autoencoder.module_.state_dict().items():
+        assert torch.equal(value, state[name]), name
+    np.testing.assert_array_equal(autoencoder.reconstruct(X_train), reconstruction)
+    np.testing.assert_array_equal(autoencoder.transform(X_train), codes)
     assert finetuned.autoencoder_ is not autoencoder
 
 
@@ -284,14 +349,18 @@ def test_early_stopping_keeps_the_best_epoch(data):
 
 
 def test_sgd_momentum_and_rprop_options(data):
-    X_train, _, y_train, _ = data
+    X_train, X_test, y_train, y_test = data
     clf = EncoderClassifier(optimizer="sgd", max_epochs=1, random_state=0)
     clf.set_params(optimizer__momentum=0.9)
     assert clf.get_params()["optimizer__momentum"] == 0.9
     clf.fit(X_train, y_train)
     assert clf.net_.optimizer_.param_groups[0]["momentum"] == 0.9
-    rprop = EncoderClassifier(optimizer="rprop", batch_size="full", max_epochs=2, random_state=0)
-    assert np.isfinite(rprop.fit(X_train, y_train).history_["train_loss"]).all()
+    # iRprop- on full batches learns: every step lowers the loss, well above chance.
+    rprop = EncoderClassifier(optimizer="rprop", batch_size="full", max_epochs=5, random_state=0)
+    loss = rprop.fit(X_train, y_train).history_["train_loss"].to_numpy()
+    assert type(rprop.net_.optimizer_).__name__.lower().endswith("rprop")
+    assert (np.diff(loss) < 0).all() and loss[-1] < 0.97 * loss[0]
+    assert rprop.score(X_test, y_test) > 0.3
 
 
 def test_bad_params():
