@@ -8,11 +8,15 @@ Trains the same 784-500-500-32 ReLU autoencoder (Adam, batch 256, MSE) on MNIST'
 * ``skorch default``: skorch's stock data path (DataLoader with per-sample collation),
   for one epoch only, to show what the whole-tensor batching saves.
 
-and times ``transform`` against ``torch.no_grad()`` inference on the encoder (both
-collect the codes into one array). Prints
+and times ``transform`` against plain ``torch.no_grad()`` loops over the encoder in
+batches of 256, 1,024 and 4,096 rows (all collect the codes into one array) on the
+first ``--inference-rows`` images; ``ratio_vs_torch`` for transform is against the
+fastest of those loops. ``--inference-only`` runs just that comparison (seconds, for
+a rerun on a quiet machine) and writes ``results/fit_speed_inference.{csv,md}``. Prints
 samples/s and ratios, and writes ``results/fit_speed.{csv,md}``.
 
-Run: ``python benchmarks/bench_fit_speed.py [--threads 2] [--epochs 5] [--quick]``.
+Run: ``python benchmarks/bench_fit_speed.py [--threads 2] [--epochs 5] [--quick]
+[--inference-only]``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from skorch import NeuralNet
 
 from _common import default_data_home, machine_header, save_table
 from skae import AutoencoderTransformer
+from skae._base import INFERENCE_BATCH_SIZE
 from skae._nn import DenseAutoencoderModule
 from skae.datasets import load_mnist
 
@@ -95,6 +100,35 @@ def skorch_default(X: np.ndarray, epochs: int, seed: int, batch: int = BATCH) ->
     return time.perf_counter() - start
 
 
+#: batch sizes of the plain inference loops that skae's transform is compared with
+INFERENCE_BATCHES = (256, 1024, 4096)
+
+
+def inference_rows(fitted: AutoencoderTransformer, X: np.ndarray, repeats: int) -> list:
+    """Timings of ``fitted.transform(X)`` and of plain ``no_grad`` loops over its encoder.
+
+    Each plain loop slices the tensor in batches of one of ``INFERENCE_BATCHES`` and
+    collects the codes into one numpy array, as a user needs them; skae's transform
+    also validates ``X`` (a finiteness scan). Interleaved, so that drift hits all alike.
+    """
+    encoder = fitted.module_.encoder.eval()
+    X_t = torch.from_numpy(X)
+    n = len(X)
+    rows = []
+    for r in range(repeats):
+        for batch in INFERENCE_BATCHES:
+            start = time.perf_counter()
+            with torch.no_grad():
+                torch.cat([encoder(X_t[i : i + batch]) for i in range(0, n, batch)]).numpy()
+            rows.append(
+                ("transform", f"torch no_grad, batch {batch}", r, time.perf_counter() - start)
+            )
+        start = time.perf_counter()
+        fitted.transform(X)
+        rows.append(("transform", "skae transform", r, time.perf_counter() - start))
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -102,6 +136,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--small-batch", type=int, default=32)
     parser.add_argument("--quick", action="store_true", help="10k samples, 1 epoch, 1 repeat")
+    parser.add_argument(
+        "--inference-rows", type=int, default=20000, help="images for the transform timings"
+    )
+    parser.add_argument(
+        "--inference-only",
+        action="store_true",
+        help="time transform only (a model fitted for 0 epochs; writes fit_speed_inference.*)",
+    )
     parser.add_argument("--data-home", default=default_data_home())
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -112,6 +154,8 @@ def main(argv=None):
         X, epochs, repeats = X[:10000], 1, 1
     X_t = torch.from_numpy(X)
     n = len(X)
+    if args.inference_only:
+        return inference_only(X, args, repeats=max(7, repeats))
 
     rows = []
     fitted = None
@@ -129,27 +173,24 @@ def main(argv=None):
         ("fit", f"skorch default, batch {small}", 0, skorch_default(X, 1, 0, small) * epochs)
     )
 
-    encoder = fitted.module_.encoder.eval()
-    # Inference is short (about a second), so take more repeats; both sides return
-    # the codes as one numpy array, as a user needs them.
-    for r in range(max(7, repeats)):
-        start = time.perf_counter()
-        with torch.no_grad():
-            torch.cat([encoder(X_t[i : i + 4096]) for i in range(0, n, 4096)]).numpy()
-        rows.append(("transform", "torch no_grad", r, time.perf_counter() - start))
-        start = time.perf_counter()
-        fitted.transform(X)
-        rows.append(("transform", "skae transform", r, time.perf_counter() - start))
+    rows += inference_rows(fitted, X[: args.inference_rows], repeats=max(7, repeats))
 
     raw = pd.DataFrame(rows, columns=["phase", "method", "repeat", "seconds"])
     table = raw.groupby(["phase", "method"], sort=False)["seconds"].median().reset_index()
+    n_inference = min(n, args.inference_rows)
     table["samples_per_s"] = np.where(
-        table["phase"] == "fit", n * epochs / table["seconds"], n / table["seconds"]
+        table["phase"] == "fit", n * epochs / table["seconds"], n_inference / table["seconds"]
+    )
+
+    fastest_loop = (
+        table.loc[table.method.str.startswith("torch no_grad"), ["method", "seconds"]]
+        .sort_values("seconds")
+        .method.iloc[0]
     )
 
     def reference(row):
         if row.phase == "transform":
-            return "torch no_grad"
+            return fastest_loop
         return f"torch loop, batch {small}" if f"batch {small}" in row.method else "torch loop"
 
     table["ratio_vs_torch"] = [
@@ -163,10 +204,33 @@ def main(argv=None):
         f"MNIST train, {n} images x 784, {epochs} epochs, 784-500-500-32 ReLU, Adam, "
         f"batch {BATCH} unless stated; fit: median of {repeats} interleaved repeats (skorch "
         f"default and batch {small}: 1 epoch, scaled to {epochs}); transform: median of "
-        f"{max(7, repeats)}; ratio_vs_torch against the torch loop of the same batch size",
+        f"{max(7, repeats)} interleaved repeats on the first {n_inference} images, against "
+        f"the fastest plain no_grad loop ({fastest_loop}); fit: ratio_vs_torch against "
+        "the torch loop of the same batch size",
         args.threads,
     )
     save_table(table, "fit_speed", header)
+
+
+def inference_only(X: np.ndarray, args, repeats: int) -> None:
+    """The transform timings alone: for a quick rerun on a quiet machine."""
+    # Speed does not depend on the weights: initialise without training.
+    fitted = skae_fit(X[:256], 0, seed=0)[1]
+    X = X[: args.inference_rows]
+    raw = pd.DataFrame(
+        inference_rows(fitted, X, repeats), columns=["phase", "method", "repeat", "seconds"]
+    )
+    table = raw.groupby("method", sort=False)["seconds"].median().reset_index()
+    table["samples_per_s"] = len(X) / table["seconds"]
+    best = table.loc[table.method.str.startswith("torch no_grad"), "samples_per_s"].max()
+    table["ratio_vs_fastest_loop"] = table["samples_per_s"] / best
+    header = machine_header(
+        f"first {len(X)} MNIST train images x 784, 784-500-500-32 ReLU encoder; median of "
+        f"{repeats} interleaved repeats; skae transform uses "
+        f"INFERENCE_BATCH_SIZE={INFERENCE_BATCH_SIZE}",
+        args.threads,
+    )
+    save_table(table, "fit_speed_inference", header)
 
 
 if __name__ == "__main__":
