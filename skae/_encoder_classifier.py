@@ -25,6 +25,7 @@ from ._base import (
 )
 from ._losses import ReconstructionLoss
 from ._nn import ACTIVATIONS, make_activation, make_mlp
+from ._regularization import THREADS_PARAMETER_CONSTRAINTS, fill_parameter_docs
 from ._semi_supervised import encode_partial_labels
 
 #: modules after which ``dropout`` goes: the activations skae builds ('linear' too)
@@ -230,6 +231,7 @@ class SemiSupervisedClassifierNet(ClassifierNet):
         return callbacks
 
 
+@fill_parameter_docs
 class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Neural-network classifier whose hidden layers start from an autoencoder's encoder.
 
@@ -327,6 +329,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         Seeds the head's (and the random encoder's) initialisation, dropout,
         shuffling, the validation split, and the pre-training of an unfitted
         ``encoder`` whose own ``random_state`` is ``None``.
+    %(threads_parameters)s
 
     Attributes
     ----------
@@ -397,6 +400,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         **TRAINING_PARAMETER_CONSTRAINTS,
+        **THREADS_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(
@@ -423,6 +427,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         verbose=0,
         device="cpu",
         random_state=None,
+        n_threads=None,
     ):
         self.encoder = encoder
         self.freeze_encoder = freeze_encoder
@@ -446,6 +451,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.device = device
         self.random_state = random_state
+        self.n_threads = n_threads
 
     def _validate_hyperparameters(self):
         self._validate_params()
