@@ -15,6 +15,8 @@ from sklearn.pipeline import make_pipeline
 from skae import ITLAutoencoder
 from skae.exceptions import OutputRangeWarning
 
+from .conftest import requires_cuda
+
 FAST = dict(hidden_layer_sizes=(32,), batch_size=300, max_epochs=4, random_state=0)
 
 
@@ -251,3 +253,20 @@ def test_sigmoid_output_warns_on_data_outside_unit_interval(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutputRangeWarning)
         assert ITLAutoencoder(**fast).fit(X).output_activation_ == "linear"
+
+
+@requires_cuda
+@pytest.mark.gpu
+def test_cuda_fit_semi_supervised_both_regularizers(digits):
+    X, y = digits
+    y = np.where(np.arange(len(y)) % 3 == 0, y, -1)[:300]  # a third labelled
+    itl = ITLAutoencoder(
+        prior="gaussian_mixture", regularizer="csd+adversarial", device="cuda", **FAST
+    ).fit(X[:300], y)
+    assert itl.device_.type == "cuda"
+    assert all(p.is_cuda for p in itl.module_.parameters())  # discriminator included
+    Z = itl.transform(X[:50])
+    assert Z.shape == (50, 2) and np.isfinite(Z).all()
+    assert np.isfinite(itl.history_[["train_csd", "train_generator"]].to_numpy()).all()
+    restored = pickle.loads(pickle.dumps(itl))
+    np.testing.assert_allclose(restored.transform(X[:50]), Z, rtol=1e-5)

@@ -19,6 +19,8 @@ from sklearn.svm import SVC
 
 from skae import AutoencoderTransformer, ITLAutoencoder, KAutoencoderTransformer
 
+from .conftest import requires_cuda
+
 # The squared error: the learning-curve test halves it (BCE's floor is the data's entropy).
 TEMPLATE = AutoencoderTransformer(hidden_layer_sizes=(32,), lr=0.01, max_epochs=10, loss="mse")
 TINY = AutoencoderTransformer(hidden_layer_sizes=(8,), max_epochs=1)
@@ -364,3 +366,21 @@ def test_cuda_without_cuda_is_a_clear_error():
     kae = KAutoencoderTransformer(AutoencoderTransformer(device="cuda"), n_jobs=2)
     with pytest.raises(ValueError, match="CUDA is not available"):
         kae.fit(np.ones((10, 4)))
+
+
+@requires_cuda
+@pytest.mark.gpu
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_cuda_members(digits, n_jobs):
+    X, _ = digits
+    member = AutoencoderTransformer(hidden_layer_sizes=(16,), max_epochs=2, device="cuda")
+    kae = KAutoencoderTransformer(
+        member, n_autoencoders=2, latent_dim=3, n_jobs=n_jobs, random_state=0
+    ).fit(X[:300])
+    assert all(m.device_.type == "cuda" for m in kae.estimators_)
+    assert all(next(m.module_.parameters()).is_cuda for m in kae.estimators_)
+    Z = kae.transform(X[:50])
+    assert Z.shape == (50, 6) and np.isfinite(Z).all()
+    assert kae.inverse_transform(Z).shape == (50, X.shape[1])
+    restored = pickle.loads(pickle.dumps(kae))
+    np.testing.assert_allclose(restored.transform(X[:50]), Z, rtol=1e-5)

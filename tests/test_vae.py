@@ -2,6 +2,7 @@
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,8 @@ from sklearn.svm import SVC
 from skae import VAETransformer
 from skae._conv import make_conv_decoder, make_conv_encoder, resolve_image_shape
 from skae._vae import gaussian_kl, reparameterize
+
+from .conftest import requires_cuda
 
 FAST = dict(hidden_layer_sizes=(64,), max_epochs=3, random_state=0)
 CONV = dict(architecture="conv", conv_channels=(8, 16), hidden_layer_sizes=(32,))
@@ -94,10 +97,27 @@ def test_kl_warmup_schedule_is_recorded(digits):
 
 def test_mse_score_uses_gaussian_likelihood_constant(digits):
     X, _ = digits
-    vae = VAETransformer(loss="mse", **FAST).fit(X[:200])
+    X = X[:200]
+    vae = VAETransformer(loss="mse", **FAST).fit(X)
     d = X.shape[1]
     # elbo = -(squared error + (d/2) log(pi) + KL): the constant makes it a bound on log p(x).
-    assert vae.score(X[:200]) < -0.5 * d * np.log(np.pi)
+    assert vae.score(X) < -0.5 * d * np.log(np.pi)
+    # Exactly that, computed by hand from the same posterior draw (the model's seeded
+    # generator), so a wrong constant (log 2 pi, d log pi, none) fails either way.
+    module = vae.module_
+    with torch.no_grad():
+        x = torch.as_tensor(X, dtype=torch.float32)
+        mu, logvar = module.encode_stats(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn(
+            mu.shape, generator=vae._generator(), dtype=mu.dtype
+        )
+        raw = module.decode_raw(z)
+        x_hat = torch.sigmoid(raw) if vae.output_activation_ == "sigmoid" else raw
+    x_hat, mu, logvar = (t.double().numpy() for t in (x_hat, mu, logvar))
+    squared_error = ((X - x_hat) ** 2).sum(axis=1)
+    kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar).sum(axis=1)
+    expected = -(squared_error + 0.5 * d * np.log(np.pi) + kl)
+    np.testing.assert_allclose(vae.elbo(X), expected, rtol=1e-5)
 
 
 def test_gaussian_kl_and_reparameterize():
@@ -182,6 +202,14 @@ def test_reconstruction_error_is_per_pixel_mse(dense, digits):
 def test_sample_generates_reproducible_images(dense):
     a = dense.sample(5, random_state=0)
     assert a.shape == (5, 64) and a.dtype == np.float64
+    # Samples are decoded draws of the prior N(0, I), seeded by random_state.
+    codes = np.random.RandomState(0).standard_normal((5, dense.latent_dim))
+    np.testing.assert_allclose(a, dense.inverse_transform(codes), rtol=1e-6)
+    many = dense.sample(2000, random_state=1)
+    decoded = dense.inverse_transform(
+        np.random.RandomState(2).standard_normal((2000, dense.latent_dim))
+    )
+    np.testing.assert_allclose(many.mean(axis=0), decoded.mean(axis=0), atol=0.03)
     assert a.min() >= 0 and a.max() <= 1
     np.testing.assert_array_equal(dense.sample(5, random_state=0), a)
     assert not np.allclose(dense.sample(5, random_state=1), a)
@@ -397,3 +425,27 @@ def test_cuda_without_cuda_raises(digits):
     X, _ = digits
     with pytest.raises(ValueError, match="CUDA is not available"):
         VAETransformer(device="cuda", **FAST).fit(X[:20])
+
+
+@requires_cuda
+@pytest.mark.gpu
+@pytest.mark.parametrize("architecture", ["dense", "conv"])
+def test_cuda_fit_and_use(digits, architecture, monkeypatch):
+    X, _ = digits
+    params = CONV if architecture == "conv" else {}
+    vae = VAETransformer(latent_dim=4, device="cuda", **{**FAST, **params}).fit(X[:300])
+    assert vae.device_.type == "cuda"
+    assert all(p.is_cuda for p in vae.module_.parameters())
+    Z = vae.transform(X[:50])
+    assert Z.shape == (50, 4) and np.isfinite(Z).all()
+    assert np.isfinite(vae.elbo(X[:50])).all()
+    # The generator draws on the device: sampling and scoring stay reproducible there.
+    np.testing.assert_array_equal(vae.sample(3, random_state=0), vae.sample(3, random_state=0))
+    assert vae.score(X[:50]) == vae.score(X[:50])
+    payload = pickle.dumps(vae)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skorch warns that it maps CUDA to CPU
+        restored = pickle.loads(payload)
+    assert restored.device_.type == "cpu"
+    np.testing.assert_allclose(restored.transform(X[:50]), Z, rtol=1e-4, atol=1e-5)
