@@ -16,6 +16,7 @@ from skae import (
     KAutoencoderTransformer,
     VAETransformer,
 )
+from skae._training import TensorDataset
 from skae.exceptions import InconsistentVersionWarning
 
 # Cheap settings: the checks fit dozens of times on tiny data.
@@ -77,7 +78,7 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 @pytest.mark.parametrize("writeable", [True, False], ids=["writeable", "read-only"])
-def test_float32_input_is_read_not_written(estimator, writeable, digits):
+def test_float32_input_is_read_not_written(estimator, writeable, digits, monkeypatch):
     """float32 training data are shared with torch, not copied: fit must only read them.
 
     Read-only arrays (e.g. memory maps) are copied instead, without torch's warning
@@ -87,10 +88,24 @@ def test_float32_input_is_read_not_written(estimator, writeable, digits):
     X = X[:120].astype(np.float32)
     before = X.copy()
     X.setflags(write=writeable)
+    datasets = []
+    original_init = TensorDataset.__init__
+
+    def spy(self, X_tensor, y_tensor=None):
+        datasets.append(X_tensor)
+        original_init(self, X_tensor, y_tensor)
+
+    monkeypatch.setattr(TensorDataset, "__init__", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         fitted = clone(estimator).fit(X, y[:120])
+    monkeypatch.undo()
     np.testing.assert_array_equal(X, before)
+    # What training reads is the user's own memory (writeable float32) or a copy
+    # (read-only): no second copy of the data set in memory, and none written to.
+    assert datasets
+    shared = [np.shares_memory(t.detach().numpy(), X) for t in datasets if t.device.type == "cpu"]
+    assert any(shared) if writeable else not any(shared)
     use = fitted.predict if hasattr(fitted, "predict") else fitted.transform
     use(X)
     np.testing.assert_array_equal(X, before)
