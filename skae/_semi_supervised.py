@@ -47,7 +47,8 @@ def encode_partial_labels(y, estimator_name: str):
     Raises
     ------
     ValueError
-        If every row is unlabelled.
+        If every row is unlabelled, or the labelled rows hold a single class while
+        some rows are unlabelled (binary labels written as -1/1).
     """
     y = np.asarray(y)
     labelled = labelled_mask(y)
@@ -58,6 +59,14 @@ def encode_partial_labels(y, estimator_name: str):
         )
     check_classification_targets(y[labelled])
     classes, codes = np.unique(y[labelled], return_inverse=True)
+    if len(classes) < 2 and not labelled.all():
+        # Most likely binary labels written as -1/1, which scikit-learn's convention
+        # reads as "unlabelled"/1: say so rather than learn a single class.
+        raise ValueError(
+            f"{estimator_name} got a single class ({classes[0]!r}) among the labelled "
+            "rows: -1 marks unlabelled rows (scikit-learn's semi-supervised convention), "
+            "so binary labels -1/1 must be recoded (e.g. to 0/1)."
+        )
     encoded = np.full(len(y), UNLABELLED, dtype=np.int64)
     encoded[labelled] = codes
     return classes, encoded, labelled

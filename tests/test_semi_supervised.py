@@ -63,6 +63,11 @@ def test_encode_partial_labels():
     assert labelled.tolist() == [True, False, True, True]
     with pytest.raises(ValueError, match="Model got only unlabelled rows"):
         encode_partial_labels(np.array([-1, -1]), "Model")
+    # Binary labels written as -1/1 would otherwise become one class: refused.
+    with pytest.raises(ValueError, match="binary labels -1/1 must be recoded"):
+        encode_partial_labels(np.array([-1, 1, 1, -1]), "Model")
+    # A single class with every row labelled is left to the estimator, as before.
+    assert encode_partial_labels(np.array([4, 4]), "Model")[0].tolist() == [4]
 
 
 # ---------------------------------------------------------------- EncoderClassifier
