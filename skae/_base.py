@@ -12,6 +12,7 @@ reconstruction term, its skorch net class (``_net_class``).
 
 from __future__ import annotations
 
+import math
 import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
@@ -60,6 +61,10 @@ from .exceptions import OutputRangeWarning
 
 #: prefix under which ``set_params``/``get_params`` expose ``optimizer_kwargs``
 OPTIMIZER_PREFIX = "optimizer__"
+
+#: ``max_epochs='auto'``: about this many gradient steps, within the epoch bounds below
+AUTO_EPOCHS_STEPS = 3500
+AUTO_EPOCHS_BOUNDS = (10, 500)
 
 #: rows per forward pass at inference; large enough to amortise overhead, small
 #: enough to bound memory on MNIST-sized inputs
@@ -202,7 +207,7 @@ TRAINING_PARAMETER_CONSTRAINTS: dict = {
         Options(Integral, {-1}),
         StrOptions({"full"}),
     ],
-    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "patience": [Interval(Integral, 1, None, closed="left")],
@@ -308,6 +313,7 @@ class SkorchEstimatorMixin(VersionStampMixin):
                 None if y is None else torch.as_tensor(y, device=device),
             )
             train_set, valid_set = self._train_valid_split(dataset, seed)
+            self.max_epochs_ = self._max_epochs_for(len(train_set))
             net = self._make_net(X.shape[1], device, valid_set)
             net.fit(train_set, None)
         # predefined_split holds the validation tensors; drop them so that pickles
@@ -319,6 +325,20 @@ class SkorchEstimatorMixin(VersionStampMixin):
         self.history_ = history_frame(net.history)
         self.n_epochs_ = len(net.history)
         return self
+
+    def _max_epochs_for(self, n_train: int) -> int:
+        """``max_epochs``, with ``'auto'`` resolved for ``n_train`` training rows.
+
+        ``'auto'`` gives about ``AUTO_EPOCHS_STEPS`` gradient steps (15 epochs of
+        60,000 rows in batches of 256; 110 epochs of 8,000), within
+        ``AUTO_EPOCHS_BOUNDS``: a small data set gets as many updates as a large one.
+        """
+        if self.max_epochs != "auto":
+            return int(self.max_epochs)
+        batch = n_train if self.batch_size in (-1, "full") else self.batch_size
+        steps_per_epoch = max(1, math.ceil(n_train / max(1, batch)))
+        low, high = AUTO_EPOCHS_BOUNDS
+        return int(min(high, max(low, math.ceil(AUTO_EPOCHS_STEPS / steps_per_epoch))))
 
     def _n_threads(self):
         return getattr(self, "n_threads", None)
@@ -370,7 +390,7 @@ class SkorchEstimatorMixin(VersionStampMixin):
             optimizer=resolve_optimizer(self.optimizer),
             lr=self.lr,
             batch_size=-1 if self.batch_size == "full" else self.batch_size,
-            max_epochs=self.max_epochs,
+            max_epochs=self.max_epochs_,
             iterator_train=TensorBatchIterator,
             iterator_train__shuffle=True,
             iterator_valid=TensorBatchIterator,
@@ -391,7 +411,7 @@ class SkorchEstimatorMixin(VersionStampMixin):
         """
         schedule = getattr(self, "lr_schedule", None)
         if schedule == "cosine":
-            return LRScheduler(policy="CosineAnnealingLR", T_max=max(1, self.max_epochs))
+            return LRScheduler(policy="CosineAnnealingLR", T_max=max(1, self.max_epochs_))
         if schedule == "plateau":
             monitor = "valid_loss" if self.early_stopping else "train_loss"
             return LRScheduler(
@@ -603,6 +623,7 @@ class BaseAutoencoder(
         with torch.random.fork_rng(devices=devices), torch_threads(self._n_threads()):
             torch.manual_seed(seed)
             if first_call:
+                self.max_epochs_ = self._max_epochs_for(len(X))
                 net = self._make_net(X.shape[1], device, None)
                 net.initialize()
             else:
