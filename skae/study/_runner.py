@@ -137,7 +137,8 @@ def run_study(
         (features the classifier sees), classifier, seed, test accuracy, macro
         precision and
         recall, test reconstruction MSE per feature, fit and transform seconds of the
-        representation, classifier seconds, trainable parameters and set sizes.
+        representation, classifier seconds, trainable parameters, set sizes and
+        ``error``: empty, or why the row failed (its scores are then NaN).
 
     Raises
     ------
@@ -163,7 +164,16 @@ def run_study(
     representation, params, latent size, classifier, seed) is missing. The settings
     that change the numbers (data set, sizes, epochs, hidden sizes, optimizer...) are
     kept in ``study.json``; a rerun with other settings raises :class:`StudyError`
-    unless ``overwrite=True``. The grid itself may grow between runs.
+    unless ``overwrite=True``. The grid itself may grow between runs. Damaged lines
+    of ``results.csv`` are dropped (with a note, or a warning when ``verbose=0``) and
+    computed again; intact rows are always kept. One study at a time writes into a
+    folder: a second one raises :class:`StudyError`.
+
+    Failed rows: a representation whose training diverges
+    (``skae.exceptions.TrainingDivergedError``), whose codes hold NaN or infinity, or
+    whose codes a classifier refuses (``ValueError``) gives rows with NaN scores and
+    the reason in ``error``, and the study goes on. A rerun keeps them like any other
+    row: the same settings and seed fail the same way.
 
     Examples
     --------
