@@ -44,10 +44,17 @@ def _close_figures():
 
 
 def test_plot_reconstructions(ae, digits_small):
-    fig = plotting.plot_reconstructions(ae, digits_small[0], n=4)
+    X = digits_small[0]
+    fig = plotting.plot_reconstructions(ae, X, n=4)
     assert isinstance(fig, matplotlib.figure.Figure)
     assert len(fig.axes) == 8
-    assert fig.axes[0].images[0].get_array().shape == (8, 8)
+    # Top row: the first 4 originals; bottom row: their reconstructions; one scale.
+    shown = [ax.images[0] for ax in fig.axes]
+    expected = [*X[:4], *ae.reconstruct(X[:4])]
+    for image, row in zip(shown, expected, strict=True):
+        np.testing.assert_allclose(image.get_array(), row.reshape(8, 8), rtol=1e-6)
+        assert image.get_clim() == (0.0, 1.0)
+    assert fig.axes[0].get_ylabel() == "original" and fig.axes[4].get_ylabel() == "reconstructed"
     with pytest.raises(ValueError, match="image_shape"):
         plotting.plot_reconstructions(ae, digits_small[0], n=2, image_shape=(5, 5))
 
@@ -55,6 +62,9 @@ def test_plot_reconstructions(ae, digits_small):
 def test_plot_filters_autoencoder_classifier_and_array(ae, clf):
     fig = plotting.plot_filters(ae, image_shape=(8, 8))
     assert len(fig.axes) == 12  # the first layer's 12 units
+    weights = ae.encoder_[0].weight.detach().numpy()
+    for ax, unit in zip(fig.axes, weights, strict=True):
+        np.testing.assert_array_equal(ax.images[0].get_array(), unit.reshape(8, 8))
     fig = plotting.plot_filters(clf, image_shape=None, n=5)
     assert len(fig.axes) == 5
     np.testing.assert_array_equal(
@@ -102,11 +112,20 @@ def test_plot_confusion_matrix(clf, digits_small):
     out = plotting.plot_confusion_matrix(clf, X, y, normalize="true", ax=ax)
     assert out is ax
     assert len(ax.texts) == 100
+    # The drawn matrix is the row-normalised confusion matrix of the predictions.
+    from sklearn.metrics import confusion_matrix
+
+    expected = confusion_matrix(y, clf.predict(X), normalize="true")
+    np.testing.assert_allclose(ax.images[0].get_array(), expected)
+    np.testing.assert_allclose([float(t.get_text()) for t in ax.texts], expected.ravel(), atol=0.01)
 
 
 def test_plot_learning_curve(ae, clf):
     ax = plotting.plot_learning_curve(ae)
     assert [line.get_label() for line in ax.lines] == ["train_loss", "valid_loss"]
+    for line in ax.lines:
+        np.testing.assert_array_equal(line.get_xdata(), ae.history_.index)
+        np.testing.assert_allclose(line.get_ydata(), ae.history_[line.get_label()])
     ax = plotting.plot_learning_curve(clf, keys="train_acc")
     assert len(ax.lines[0].get_xdata()) == clf.n_epochs_
     ax = plotting.plot_learning_curve(clf, keys=("train_error", "valid_error"), label="clf")
@@ -121,9 +140,28 @@ def test_plot_latent(ae, digits_small):
     X, y = digits_small
     ax = plotting.plot_latent(ae, X, y)
     assert ax.get_xlabel() == "PC 1 of z"  # 4-D codes are projected
-    assert len(ax.get_legend().texts) == 10
+    assert [t.get_text() for t in ax.get_legend().texts] == [str(c) for c in range(10)]
+    # The points are the codes' first two principal components, coloured by class.
+    from sklearn.decomposition import PCA
+
+    points = ax.collections[0]
+    np.testing.assert_allclose(
+        points.get_offsets(), PCA(n_components=2).fit_transform(ae.transform(X)), atol=1e-6
+    )
+    np.testing.assert_array_equal(points.get_array(), y)
     ax = plotting.plot_latent(ae, X)
     assert ax.get_legend() is None
+
+
+def test_plot_latent_two_dimensional_codes_drawn_as_they_are(digits_small):
+    X, y = digits_small
+    ae2 = AutoencoderTransformer(
+        latent_dim=2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+    ).fit(X)
+    _, ax = plt.subplots()
+    assert plotting.plot_latent(ae2, X, y, ax=ax) is ax
+    assert ax.get_xlabel() == "z[0]"
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), ae2.transform(X), rtol=1e-6)
 
 
 def test_missing_matplotlib_message(monkeypatch):
