@@ -360,6 +360,21 @@ def test_announced_size_beyond_the_limit(tmp_path):
         load_mnist(subset="train", data_home=tmp_path)
 
 
+def test_npz_announcing_a_huge_array_is_refused_before_allocation(tmp_path):
+    import zipfile
+
+    npy = io.BytesIO()
+    header = {"descr": "|u1", "fortran_order": False, "shape": (10**9, 28, 28)}
+    np.lib.format.write_array_header_1_0(npy, header)
+    npy.write(bytes(100))
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("arr_0.npy", npy.getvalue())
+    write(tmp_path / "kmnist", _damage(kmnist_files(), "kmnist-test-imgs.npz", archive.getvalue()))
+    with pytest.raises(DatasetFileError, match=r"announces an array of shape \(1000000000, 28"):
+        load_kmnist(subset="test", data_home=tmp_path)
+
+
 def kmnist_files(train=TRAIN, test=TEST):
     return {
         "kmnist-train-imgs.npz": npz(train[0]),

@@ -37,6 +37,7 @@ def parse_npz(raw, *, item_shape, path, images):
         Not an ``.npz`` archive, truncated or corrupt, no ``arr_0``, wrong dtype or shape.
     """
     try:
+        _check_announced_size(raw, path)
         archive = np.load(io.BytesIO(raw), allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise DatasetFileError(f"{path} is a bare .npy array, not an .npz archive.")
@@ -63,3 +64,36 @@ def parse_npz(raw, *, item_shape, path, images):
             f"{path} holds an array of shape {array.shape}, expected ({expected})."
         )
     return array
+
+
+def _check_announced_size(raw, path):
+    """Refuse an ``arr_0`` whose header announces more data than the archive holds.
+
+    NumPy allocates the announced array before reading it: a malformed header must not
+    make it allocate gigabytes. Archives that are not zip files are left to
+    :func:`numpy.load` to refuse.
+    """
+    from ._idx import MAX_BYTES
+
+    if not zipfile.is_zipfile(io.BytesIO(raw)):
+        return
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        member = f"{_KEY}.npy"
+        if member not in archive.namelist():
+            return
+        size = archive.getinfo(member).file_size
+        with archive.open(member) as stream:
+            version = np.lib.format.read_magic(stream)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(stream)
+    announced = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if announced > min(size, MAX_BYTES):
+        raise DatasetFileError(
+            f"{path} announces an array of shape {shape} ({announced:,} bytes) but holds "
+            f"{size:,} bytes; delete it and load again to download a fresh copy, or "
+            "replace it by hand."
+        )
