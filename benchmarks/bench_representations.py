@@ -287,17 +287,24 @@ def run_codes(args, path):
     names = [r for r in REPRESENTATIONS if selected(r, args.only)]
     for dataset in datasets:
         data = load_data(dataset, args)
-        n_clf = len(data.X_train) if args.clf_train_size is None else args.clf_train_size
-        n_clf = min(n_clf, len(data.X_train))
-        clf_rows = np.random.default_rng(0).permutation(len(data.X_train))[:n_clf]
-        print(f"== {dataset}: {data.protocol}; classifiers on {n_clf} rows", flush=True)
+        order = np.random.default_rng(0).permutation(len(data.X_train))
+
+        def n_clf_for(classifier, n_total):
+            # The RBF SVC's fit grows ~quadratically with rows: --svc-train-size caps it.
+            n = n_total if args.clf_train_size is None else args.clf_train_size
+            if classifier == "RBF SVC" and args.svc_train_size is not None:
+                n = min(n, args.svc_train_size)
+            return min(n, n_total)
+
+        sizes = {c: n_clf_for(c, len(data.X_train)) for c in args.classifiers}
+        print(f"== {dataset}: {data.protocol}; classifiers on {sizes} rows", flush=True)
         for name in names:
             for latent_dim in args.latent_sizes:
                 for seed in args.seeds:
                     todo = [
                         c
                         for c in args.classifiers
-                        if (dataset, name, str(latent_dim), str(seed), c, str(n_clf)) not in done
+                        if (dataset, name, str(latent_dim), str(seed), c, str(sizes[c])) not in done
                     ]
                     if not todo:
                         continue
@@ -313,6 +320,8 @@ def run_codes(args, path):
                     Z_train, Z_test = model.transform(data.X_train), model.transform(data.X_test)
                     transform_seconds = time.perf_counter() - start
                     for classifier in todo:
+                        n_clf = sizes[classifier]
+                        clf_rows = order[:n_clf]
                         start, cpu = time.perf_counter(), time.process_time()
                         clf = CLASSIFIERS[classifier]().fit(
                             Z_train[clf_rows], data.y_train[clf_rows]
@@ -394,12 +403,13 @@ def plot_codes(table, path):
             part = table[(table["dataset"] == dataset) & (table["classifier"] == classifier)]
             for name, group in part.groupby("representation", sort=False):
                 group = group.sort_values("latent_dim")
-                style = "k--" if name == "pca" else "o-"
+                i = list(REPRESENTATIONS).index(name)
                 ax.errorbar(
                     group["latent_dim"],
                     group["accuracy_mean"],
                     yerr=group["accuracy_std"].fillna(0),
-                    fmt=style,
+                    fmt="k--" if name == "pca" else "-" + "osD^v<>"[i % 7],
+                    color="k" if name == "pca" else plt.cm.tab20(i % 20),
                     capsize=3,
                     label=name,
                     ms=4,
@@ -409,9 +419,10 @@ def plot_codes(table, path):
             ax.set_xticks(sorted(table["latent_dim"].unique()))
             ax.set_xticklabels(sorted(table["latent_dim"].unique()))
             ax.minorticks_off()
-    axes[0, -1].legend(fontsize=7, loc="lower right", ncol=2)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=7, fontsize=8)
     fig.suptitle("Accuracy of classifiers on codes (mean ± std over seeds)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
@@ -587,6 +598,12 @@ def main(argv=None):
         "--classifiers", nargs="+", choices=tuple(CLASSIFIERS), default=list(CLASSIFIERS)
     )
     parser.add_argument("--latent-sizes", type=int, nargs="+", default=list(LATENT_SIZES))
+    parser.add_argument(
+        "--svc-train-size",
+        type=int,
+        default=None,
+        help="fit the RBF SVC on this many (fixed, random) training codes; default: as the others",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument(
         "--clf-train-size",

@@ -213,7 +213,7 @@ noise : {'masking', 'gaussian'} or None, default=None
         (not the biases), added to the loss so that it works with every optimizer
         (for SGD and Adam it equals their ``weight_decay`` option); logged as
         ``weight_decay``.
-    lr_schedule : {'cosine', 'plateau'} or None, default=None
+    lr_schedule : {'cosine', 'plateau'} or None, default=%(lr_schedule_default)s
         Learning-rate schedule: ``'cosine'`` anneals the rate to 0 over
         ``max_epochs``; ``'plateau'`` halves it when the loss (the validation loss
         with early stopping) has not improved by ``tol`` for 3 epochs. The rate of
@@ -238,11 +238,20 @@ n_threads : int or None, default=None
 
 
 def fill_parameter_docs(cls):
-    """Class decorator: substitute the shared parameter entries into ``cls.__doc__``."""
+    """Class decorator: substitute the shared parameter entries into ``cls.__doc__``.
+
+    Defaults that differ between models (``lr_schedule``) are read from the class's
+    ``__init__``, so that the documentation cannot drift from the code.
+    """
+    import inspect
+
     if cls.__doc__:
+        parameters = inspect.signature(cls.__init__).parameters
+        schedule = parameters["lr_schedule"].default if "lr_schedule" in parameters else None
         cls.__doc__ = (
             cls.__doc__.replace("%(regularization_parameters)s", REGULARIZATION_PARAMETERS_DOC)
             .replace("%(supervised_parameters)s", SUPERVISED_PARAMETERS_DOC)
             .replace("%(threads_parameters)s", THREADS_PARAMETERS_DOC)
+            .replace("%(lr_schedule_default)s", repr(schedule))
         )
     return cls
