@@ -408,7 +408,7 @@ def plot_codes(table, path):
                     group["latent_dim"],
                     group["accuracy_mean"],
                     yerr=group["accuracy_std"].fillna(0),
-                    fmt="k--" if name == "pca" else "-" + "osD^v<>"[i % 7],
+                    fmt="--" if name == "pca" else "-" + "osD^v<>"[i % 7],
                     color="k" if name == "pca" else plt.cm.tab20(i % 20),
                     capsize=3,
                     label=name,
