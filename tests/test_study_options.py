@@ -1,0 +1,133 @@
+"""run_study's seeds, optimizer and batch-size options (API and CLI), and load_predictions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, precision_score, recall_score
+
+from skae import BaseAutoencoder
+from skae.__main__ import main
+from skae.study import load_predictions, run_study
+
+SMALL = dict(
+    representations=["pca", "ae-relu"],
+    latent_sizes=[2],
+    classifiers=["logreg"],
+    quick=True,
+    figures=False,
+)
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """Record, for every autoencoder the study fits, the settings it trained with."""
+    seen = []
+    original_fit = BaseAutoencoder.fit
+
+    def fit(self, X, y=None):
+        original_fit(self, X, y)
+        seen.append(
+            {
+                "seed": self.random_state,
+                "optimizer": type(self.net_.optimizer_).__name__,
+                "batches": set(self.history_["train_batch_count"]),
+                "n_train": len(X),
+            }
+        )
+        return self
+
+    monkeypatch.setattr(BaseAutoencoder, "fit", fit)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def two_seeds(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("two-seeds")
+    return run_study(seeds=(0, 1), output_dir=folder, **SMALL), folder
+
+
+def test_several_seeds_give_a_row_each(two_seeds, tmp_path):
+    frame, _ = two_seeds
+    assert len(frame) == 2 * 2  # 2 representations x 2 seeds
+    assert sorted(frame["seed"]) == [0, 0, 1, 1]
+    ae = frame[frame["representation"] == "ae-relu"].set_index("seed")
+    # Each seed trains its own autoencoder ...
+    assert ae.loc[0, "reconstruction_mse"] != ae.loc[1, "reconstruction_mse"]
+    # ... and a seed's row does not depend on the other seeds of the study.
+    alone = run_study(seeds=(1,), output_dir=tmp_path, **SMALL)
+    alone = alone[alone["representation"] == "ae-relu"].iloc[0]
+    for column in ("accuracy", "reconstruction_mse", "n_parameters"):
+        assert alone[column] == ae.loc[1, column]
+
+
+def test_load_predictions_matches_the_rows(two_seeds):
+    frame, folder = two_seeds
+    for _, row in frame.iterrows():
+        y_true, y_pred = load_predictions(folder, row)
+        assert y_true.shape == y_pred.shape == (row["n_test"],)
+        assert accuracy_score(y_true, y_pred) == pytest.approx(row["accuracy"])
+        precision = precision_score(y_true, y_pred, average="macro", zero_division=0)
+        assert precision == pytest.approx(row["precision_macro"])
+        recall = recall_score(y_true, y_pred, average="macro")
+        assert recall == pytest.approx(row["recall_macro"])
+    # The rows' predictions are their own: the two seeds of the autoencoder differ.
+    ae = frame[frame["representation"] == "ae-relu"]
+    first, second = (load_predictions(folder, row)[1] for _, row in ae.iterrows())
+    assert not np.array_equal(first, second)
+
+
+def test_load_predictions_of_a_missing_row(two_seeds):
+    frame, folder = two_seeds
+    row = frame.iloc[0].copy()
+    row["seed"] = 99
+    with pytest.raises(FileNotFoundError):
+        load_predictions(folder, row)
+
+
+def test_rprop_on_full_batches_is_what_trains(fits, tmp_path):
+    frame = run_study(
+        seeds=(3,),
+        optimizer="rprop",
+        batch_size="full",
+        output_dir=tmp_path,
+        **{**SMALL, "representations": ["ae-relu"]},
+    )
+    assert "optimizer=rprop" in frame["params"].iloc[0]
+    assert "batch_size=full" in frame["params"].iloc[0]
+    assert np.isfinite(frame["reconstruction_mse"]).all()
+    # The settings reached the autoencoder: skae's RProp, one step per epoch.
+    assert len(fits) == 1
+    assert fits[0]["seed"] == 3
+    assert fits[0]["optimizer"] == "RProp"
+    assert fits[0]["batches"] == {1}
+
+
+def test_cli_seeds_optimizer_and_batch_size(fits, tmp_path, capsys):
+    argv = [
+        "study",
+        "--quick",
+        "-r",
+        "ae-relu",
+        "-m",
+        "2",
+        "--seeds",
+        "0",
+        "1",
+        "--optimizer",
+        "rprop",
+        "--batch-size",
+        "full",
+        "-o",
+        str(tmp_path),
+        "-q",
+        "--no-figures",
+    ]
+    assert main(argv) == 0
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert sorted(results["seed"]) == [0, 1]
+    assert results["params"].str.contains("optimizer=rprop").all()
+    assert results["params"].str.contains("batch_size=full").all()
+    assert sorted(f["seed"] for f in fits) == [0, 1]
+    assert {f["optimizer"] for f in fits} == {"RProp"}
+    assert all(f["batches"] == {1} for f in fits)
+    assert "ae-relu" in capsys.readouterr().out
