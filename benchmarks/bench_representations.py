@@ -643,7 +643,7 @@ def main(argv=None):
         args.max_epochs = 2 if args.max_epochs is None else args.max_epochs
     stem = args.name + ("_quick" if args.quick else "")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    note = f" Machine note: {args.machine_note}." if args.machine_note else ""
+    note = f"; machine note: {args.machine_note}" if args.machine_note else ""
 
     if "codes" in args.part:
         path = RESULTS / f"{stem}.csv"
