@@ -88,7 +88,8 @@ REGULARISED = {
     "ae-contractive": {"contractive_weight": 1e-3},
     "ae-dropout": {"dropout": 0.1},
     "ae-weight-decay": {"weight_decay": 1e-5},
-    "ae-cosine": {"lr_schedule": "cosine"},
+    # the defaults anneal the rate on a cosine; the other named schedule:
+    "ae-plateau": {"lr_schedule": "plateau"},
 }
 
 #: Representation name -> (kind, parameters); kinds are built by ``make_representation``.
@@ -436,6 +437,8 @@ def anchor_model(recipe, seed, args):
     if args.quick:
         params["max_epochs"] = 1
     how = ""
+    if not cosine and "lr_schedule" in inspect.signature(AutoencoderTransformer).parameters:
+        params["lr_schedule"] = None  # a constant rate, whatever the default schedule
     if cosine:
         if "lr_schedule" in inspect.signature(AutoencoderTransformer).parameters:
             params["lr_schedule"], how = "cosine", "lr_schedule='cosine'"
