@@ -117,6 +117,17 @@ def test_encoder_classifier_logs_both_terms(classifier_semi):
     assert classifier_semi.net_.labelled_X is None
 
 
+def test_encoder_classifier_validation_logs_both_terms(few_labels):
+    """With early stopping, validation rows (labelled or not) give both terms too."""
+    X_train, _, _, _, y_partial, _ = few_labels
+    clf = _encoder_classifier(
+        _autoencoder(max_epochs=1), reconstruction_weight=0.5, max_epochs=2, early_stopping=True
+    ).fit(X_train, y_partial)
+    h = clf.history_
+    assert {"valid_classification", "valid_recon", "valid_loss"} <= set(h)
+    assert np.isfinite(h["valid_loss"]).all()
+
+
 def test_encoder_classifier_without_weight_ignores_unlabelled_rows(few_labels):
     """With reconstruction_weight=0 and a fitted encoder, the -1 rows are dropped
     exactly: the result equals a fit on the labelled rows (the pre-existing path)."""
