@@ -222,3 +222,20 @@ def test_pipeline_matches_skae_on_mnist_test_set(name):
     # 5,000 training images keep the fits short; the check is on all 10,000 test images.
     pipe.fit(X_train[:5000], y_train[:5000])
     check_pipeline(pipe, X_test)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(noise="gaussian", dropout=0.2, activation="tanh"),
+        dict(latent_activation="sigmoid", sparsity="kl", sparsity_weight=1e-3),
+    ],
+)
+def test_regularised_autoencoder_exports_its_inference_encoder(digits_f32, params):
+    """Training-only parts (input noise, dropout layers) export as the identity."""
+    X, _ = digits_f32
+    ae = AutoencoderTransformer(
+        latent_dim=4, hidden_layer_sizes=(16,), max_epochs=2, random_state=0, **params
+    ).fit(X)
+    (codes,) = run_onnx(to_onnx(ae, X[:1]), X)
+    np.testing.assert_allclose(codes, ae.transform(X), rtol=0, atol=ATOL)
