@@ -284,7 +284,8 @@ def run(args):
         shared = {}
         for n_labels in args.n_labels:
             n = len(data.y_train) if n_labels == "all" else int(n_labels)
-            draws = range(1) if n >= len(data.y_train) else range(args.draws)
+            first = 0 if n >= len(data.y_train) else args.first_draw
+            draws = range(first, first + (1 if n >= len(data.y_train) else args.draws))
             for draw in draws:
                 ctx = Context(data, labelled_subset(data.y_train, n, draw), args, shared)
                 for method in args.methods:
@@ -407,6 +408,12 @@ def main(argv=None):
         help="labelled images per setting (multiples of 10), or 'all'",
     )
     parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument(
+        "--first-draw",
+        type=int,
+        default=0,
+        help="number of the first draw (to split the draws over processes)",
+    )
     parser.add_argument(
         "--max-epochs",
         type=int,
