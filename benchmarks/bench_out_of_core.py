@@ -89,8 +89,11 @@ def npy_blocks(path: Path, block_rows: int):
     n_rows = shape[0]
     for start in range(0, n_rows, block_rows):
         count = min(block_rows, n_rows - start) * shape[1]
-        block = np.fromfile(path, dtype=np.float32, count=count, offset=offset + start * ROW_BYTES)
-        yield block.reshape(-1, shape[1])
+        # No local name for the block: a name here would keep the previous block
+        # alive while the next one is read, doubling the peak.
+        yield np.fromfile(
+            path, dtype=np.float32, count=count, offset=offset + start * ROW_BYTES
+        ).reshape(-1, shape[1])
 
 
 # ----------------------------------------------------------------------------- worker
