@@ -343,7 +343,7 @@ def summary(frame):
             f"{100 * r.mean:.2f}{spread} ({r.seconds:.0f} s)"
         )
     table = pd.DataFrame.from_dict(cells, orient="index")
-    table = table.loc[[m for m in METHODS if m in table.index]]
+    table = table.loc[[m for m in METHODS if m in table.index]].fillna("not run")
     table.index.name = "method"
     return table.reset_index()
 
