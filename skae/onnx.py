@@ -21,7 +21,8 @@ torch modules (``Linear`` to ``Gemm``; ``ReLU``, ``Sigmoid``, ``Tanh``, ``ELU``,
 ``LeakyReLU`` to the ONNX operators of the same name; ``Conv2d`` to ``Conv``;
 ``Unflatten``/``Flatten`` to ``Reshape``/``Flatten``; ``BatchNorm`` with its running
 statistics; ``Dropout`` and ``Identity`` to nothing), so no torch exporter is
-involved and any target opset from 10 up works. The graph computes in float32, as
+involved and any target opset from 10 up works. :func:`decoder_to_onnx` exports
+``inverse_transform`` (the decoder) as a model of its own. The graph computes in float32, as
 skae does: double inputs are cast to float32 and the codes cast back, which is what
 ``transform`` does with float64 input.
 
@@ -45,6 +46,8 @@ from torch import nn
 
 try:
     from onnx import TensorProto
+    from onnx import checker as onnx_checker
+    from onnx import helper as onnx_helper
     from skl2onnx import update_registered_converter
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
@@ -59,7 +62,7 @@ from ._encoder_classifier import EncoderClassifier
 from ._k_autoencoder import KAutoencoderTransformer
 from ._vae import VAETransformer
 
-__all__ = ["register_converters"]
+__all__ = ["decoder_to_onnx", "register_converters"]
 
 #: the aliases under which the skae models are registered with skl2onnx
 ALIASES = {
@@ -84,7 +87,7 @@ class _Graph:
     def __init__(self, scope, operator, container):
         self.scope = scope
         self.container = container
-        self.prefix = operator.full_name
+        self.prefix = getattr(operator, "full_name", operator)
 
     def name(self, hint: str) -> str:
         return self.scope.get_unique_variable_name(f"{self.prefix}_{hint}")
@@ -152,6 +155,8 @@ def _add_module(graph: _Graph, module: nn.Module, x: str) -> str:
         return graph.node("Flatten", [x], "flatten", axis=1)
     if isinstance(module, nn.Conv2d):
         return _add_conv(graph, module, x)
+    if isinstance(module, nn.ConvTranspose2d):
+        return _add_conv_transpose(graph, module, x)
     if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         return _add_batch_norm(graph, module, x)
     if isinstance(module, Crop):
@@ -161,8 +166,8 @@ def _add_module(graph: _Graph, module: nn.Module, x: str) -> str:
         return graph.node("Slice", [x, starts, ends, axes], "crop")
     raise NotImplementedError(
         f"skae.onnx cannot export the torch layer {type(module).__name__}; "
-        "supported: Linear, Conv2d, BatchNorm1d/2d, ReLU, Sigmoid, Tanh, ELU, LeakyReLU, "
-        "Identity, Dropout, Flatten, Unflatten."
+        "supported: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, ReLU, Sigmoid, Tanh, "
+        "ELU, LeakyReLU, Identity, Dropout, Flatten, Unflatten."
     )
 
 
@@ -180,6 +185,26 @@ def _add_conv(graph: _Graph, conv: nn.Conv2d, x: str) -> str:
         kernel_shape=list(conv.kernel_size),
         strides=list(conv.stride),
         pads=[pad_h, pad_w, pad_h, pad_w],
+        dilations=list(conv.dilation),
+        group=conv.groups,
+    )
+
+
+def _add_conv_transpose(graph: _Graph, conv: nn.ConvTranspose2d, x: str) -> str:
+    if conv.padding_mode != "zeros":
+        raise NotImplementedError("ConvTranspose2d is exported with zero padding only.")
+    inputs = [x, graph.weights("W", conv.weight)]
+    if conv.bias is not None:
+        inputs.append(graph.weights("B", conv.bias))
+    pad_h, pad_w = conv.padding
+    return graph.node(
+        "ConvTranspose",
+        inputs,
+        "convtranspose",
+        kernel_shape=list(conv.kernel_size),
+        strides=list(conv.stride),
+        pads=[pad_h, pad_w, pad_h, pad_w],
+        output_padding=list(conv.output_padding),
         dilations=list(conv.dilation),
         group=conv.groups,
     )
@@ -305,6 +330,122 @@ def skae_classifier_converter(scope, operator, container):
         name=scope.get_unique_operator_name(f"{graph.prefix}_Gather"),
         axis=0,
     )
+
+
+# --------------------------------------------------------------------------- decoder
+class _ModelBuilder:
+    """Just enough of skl2onnx's scope and container to build a standalone graph."""
+
+    def __init__(self):
+        self.nodes = []
+        self.initializers = []
+        self._names: set[str] = set()
+
+    def get_unique_variable_name(self, hint: str) -> str:
+        name, i = hint, 0
+        while name in self._names:
+            i += 1
+            name = f"{hint}_{i}"
+        self._names.add(name)
+        return name
+
+    get_unique_operator_name = get_unique_variable_name
+
+    def add_node(self, op_type, inputs, outputs, name=None, **attrs):
+        outputs = [outputs] if isinstance(outputs, str) else outputs
+        self.nodes.append(onnx_helper.make_node(op_type, inputs, outputs, name=name, **attrs))
+
+    def add_initializer(self, name, onnx_type, shape, content):
+        self.initializers.append(onnx_helper.make_tensor(name, onnx_type, shape, content))
+
+
+def _add_decoded(graph: _Graph, estimator, z: str) -> str:
+    """Append what ``estimator.inverse_transform`` computes on float32 codes ``z``."""
+    if isinstance(estimator, KAutoencoderTransformer):
+        # Each member decodes its own columns; the reconstruction is their mean.
+        parts, start = [], 0
+        for member, width in zip(estimator.estimators_, estimator.latent_dims_):
+            starts = graph.constant("starts", [start])
+            ends = graph.constant("ends", [start + width])
+            axes = graph.constant("axes", [1])
+            columns = graph.node("Slice", [z, starts, ends, axes], "slice")
+            parts.append(_add_decoded(graph, member, columns))
+            start += width
+        total = parts[0] if len(parts) == 1 else graph.node("Sum", parts, "sum")
+        scale = graph.constant("scale", np.float32(1.0 / len(parts)))
+        return graph.node("Mul", [total, scale], "mean")
+    if not isinstance(estimator, BaseAutoencoder):
+        raise NotImplementedError(
+            f"skae.onnx exports skae autoencoders, not {type(estimator).__name__}."
+        )
+    if isinstance(estimator, VAETransformer) and estimator.transform_mode == "mean_logvar":
+        # inverse_transform decodes the means of [means, log-variances] codes.
+        z = _slice_columns(graph, z, estimator.latent_dim)
+    module = estimator.module_
+    x = _add_module(graph, estimator.decoder_, z)
+    return _add_module(graph, module.output_activation, x)
+
+
+def decoder_to_onnx(estimator, *, target_opset=17):
+    """An ONNX model of ``estimator.inverse_transform``: codes to reconstructions.
+
+    skl2onnx pipelines run forwards only, so the decoder is exported on its own: one
+    float32 input ``codes`` of shape ``(N, n_codes)`` and one output
+    ``reconstruction`` of shape ``(N, n_features_in_)``.
+
+    Parameters
+    ----------
+    estimator : fitted skae autoencoder or KAutoencoderTransformer
+        The model whose decoder to export (for a VAE with
+        ``transform_mode='mean_logvar'``, codes of ``2 * latent_dim`` columns of which
+        the means are decoded, as ``inverse_transform`` does).
+    target_opset : int, default=17
+        ONNX opset of the model (10 or later).
+
+    Returns
+    -------
+    model : onnx.ModelProto
+        Serve it with ``onnxruntime.InferenceSession(model.SerializeToString())``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime as ort
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.onnx import decoder_to_onnx
+    >>> X = np.random.default_rng(0).random((100, 8)).astype(np.float32)
+    >>> ae = AutoencoderTransformer(latent_dim=2, max_epochs=2, random_state=0).fit(X)
+    >>> session = ort.InferenceSession(decoder_to_onnx(ae).SerializeToString(),
+    ...                                providers=["CPUExecutionProvider"])
+    >>> Z = ae.transform(X)
+    >>> X_hat = session.run(None, {"codes": Z})[0]
+    >>> bool(np.allclose(X_hat, ae.inverse_transform(Z), atol=1e-5))
+    True
+    """
+    check_is_fitted(estimator)
+    builder = _ModelBuilder()
+    graph = _Graph(builder, "decoder", builder)
+    builder._names.update({"codes", "reconstruction"})
+    out = _add_decoded(graph, estimator, "codes")
+    builder.add_node("Identity", [out], "reconstruction", name="output")
+    n_codes = _n_codes(estimator)
+    n_features = estimator.n_features_in_
+    model = onnx_helper.make_model(
+        onnx_helper.make_graph(
+            builder.nodes,
+            f"{type(estimator).__name__}_decoder",
+            [onnx_helper.make_tensor_value_info("codes", TensorProto.FLOAT, [None, n_codes])],
+            [
+                onnx_helper.make_tensor_value_info(
+                    "reconstruction", TensorProto.FLOAT, [None, n_features]
+                )
+            ],
+            builder.initializers,
+        ),
+        opset_imports=[onnx_helper.make_opsetid("", target_opset)],
+    )
+    onnx_checker.check_model(model)
+    return model
 
 
 # --------------------------------------------------------------------------- registry

@@ -239,3 +239,18 @@ def test_regularised_autoencoder_exports_its_inference_encoder(digits_f32, param
     ).fit(X)
     (codes,) = run_onnx(to_onnx(ae, X[:1]), X)
     np.testing.assert_allclose(codes, ae.transform(X), rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize(
+    ("name", "step"),
+    [("ae_logreg", 0), ("scaler_kae_svc", 1), ("vae_mlp", 0), ("conv_vae_mlp", 0)],
+)
+def test_decoder_matches_inverse_transform(fitted, digits_f32, name, step):
+    from skae.onnx import decoder_to_onnx
+
+    model = fitted[name][step]
+    X = digits_f32[0]
+    Z = fitted[name][: step + 1].transform(X)
+    (X_hat,) = run_onnx(decoder_to_onnx(model), Z)
+    assert X_hat.shape == (len(X), model.n_features_in_)
+    np.testing.assert_allclose(X_hat, model.inverse_transform(Z), rtol=0, atol=ATOL)
