@@ -335,9 +335,13 @@ def summary(frame):
     ).reset_index()
     # Columns in reading order: data set, then number of labels.
     stats = stats.sort_values(["dataset", "n_labels"], key=_dataset_order, kind="stable")
+    # A setting whose run was cut short shows how many draws it averages.
+    planned = stats.groupby(["dataset", "n_labels"]).draws.transform("max")
+    stats["partial"] = stats.draws < planned
     cells = {}
     for r in stats.itertuples():
         spread = f" ± {100 * r.std:.2f}" if r.draws > 1 else ""
+        spread += f" [{r.draws} draw{'s' * (r.draws > 1)}]" if r.partial else ""
         labels = f"all {r.n_labels:,}" if r.n_labels >= r.n_train else f"{r.n_labels:,}"
         cells.setdefault(r.method, {})[f"{r.dataset.upper()}, {labels} labels"] = (
             f"{100 * r.mean:.2f}{spread} ({r.seconds:.0f} s)"
@@ -371,15 +375,22 @@ def published_table(frame):
 
 
 def plot(frame, path):
+    from matplotlib.ticker import FuncFormatter
+
     datasets = list(dict.fromkeys(frame.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.5), squeeze=False)
+    # Twelve methods: one fixed, distinct colour each, the same in every panel.
+    palette = [plt.cm.tab20(k) for k in (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 1, 3)]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.8), squeeze=False)
     for ax, name in zip(axes[0], datasets, strict=True):
         sub = frame[frame.dataset == name]
-        for method in dict.fromkeys(sub.method):
+        for method in [m for m in METHODS if m in set(sub.method)]:
             g = sub[sub.method == method].groupby("n_labels").test_error
             mean, std = 100 * g.mean(), 100 * g.std().fillna(0)
             style = "-" if method.startswith(("ae_", "supervised", "encoder", "itl")) else "--"
-            ax.errorbar(mean.index, mean, yerr=std, marker="o", ms=3, ls=style, label=method)
+            color = palette[METHODS.index(method)]
+            ax.errorbar(
+                mean.index, mean, yerr=std, marker="o", ms=3, ls=style, color=color, label=method
+            )
         ax.set(
             xscale="log",
             yscale="log",
@@ -388,6 +399,10 @@ def plot(frame, path):
             title=name.upper(),
         )
         plain_log_axes(ax)
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.grid(True, which="both", alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="upper right")
     fig.tight_layout()
