@@ -130,7 +130,9 @@ class AutoencoderTransformer(BaseAutoencoder):
     >>> from skae import AutoencoderTransformer
     >>> X, y = load_digits(return_X_y=True)
     >>> X = X / 16.0
-    >>> ae = AutoencoderTransformer(latent_dim=8, max_epochs=5, random_state=0)
+    >>> ae = AutoencoderTransformer(
+    ...     latent_dim=8, hidden_layer_sizes=(64,), max_epochs=10, random_state=0
+    ... )
     >>> ae.fit_transform(X).shape
     (1797, 8)
     >>> pipe = make_pipeline(ae, LogisticRegression(max_iter=500)).fit(X, y)

@@ -188,7 +188,8 @@ REGULARIZATION_PARAMETERS_DOC = """\
 noise : {'masking', 'gaussian'} or None, default=None
         Denoising: corrupt the encoder's input during training and reconstruct the
         clean input. ``'masking'`` sets each input to 0 with probability
-        ``noise_level``; ``'gaussian'`` adds N(0, ``noise_level``²) noise.
+        ``noise_level``; ``'gaussian'`` adds Gaussian noise of standard deviation
+        ``noise_level``.
         :meth:`transform` never adds noise.
     noise_level : float, default=0.2
         Masking probability in [0, 1), or the Gaussian noise's standard deviation.

@@ -344,6 +344,8 @@ def test_autoencoder_with_rprop_learns_digits(digits, batch_size, epochs):
     ae = AutoencoderTransformer(
         latent_dim=8,
         hidden_layer_sizes=(32,),
+        loss="mse",  # the bars below are squared errors (BCE's floor is the data's entropy)
+        lr_schedule=None,  # RProp adapts its own steps; a schedule would scale them
         optimizer="rprop",
         lr=1e-2,
         batch_size=batch_size,
