@@ -42,7 +42,7 @@ from ._callbacks import DivergenceCheck
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._optimizers import check_optimizer_kwargs, resolve_optimizer
-from ._persistence import VersionStampMixin
+from ._persistence import VersionStampMixin, without_training_state
 from ._regularization import (
     REGULARIZATION_PARAMETER_CONSTRAINTS,
     THREADS_PARAMETER_CONSTRAINTS,
@@ -450,6 +450,11 @@ class SkorchEstimatorMixin(VersionStampMixin):
         state = super().__getstate__()
         if "net_" in state:
             state["net_"] = picklable_net(state["net_"])
+            # The callbacks hold the same objects as callbacks_: clean both.
+            for attribute in ("callbacks", "callbacks_"):
+                if getattr(state["net_"], attribute, None):
+                    callbacks = without_training_state(getattr(state["net_"], attribute))
+                    setattr(state["net_"], attribute, callbacks)
         return state
 
     def __setstate__(self, state):

@@ -1,7 +1,8 @@
-"""Persistence shared by every skae estimator: the version stamp in pickles."""
+"""Persistence shared by every skae estimator: the version stamp, CPU-loadable callbacks."""
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 from .exceptions import InconsistentVersionWarning
@@ -39,3 +40,34 @@ class VersionStampMixin:
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+
+#: callback state that holds device tensors outside skorch's CPU mapping and that
+#: skorch re-creates at ``on_train_begin`` (the scheduler references the optimizer;
+#: EarlyStopping's copy of the best weights)
+_TRAINING_ONLY_CALLBACK_STATE = ("lr_scheduler_", "best_model_weights_")
+
+
+def without_training_state(callbacks: list) -> list:
+    """A net's ``callbacks`` or ``callbacks_`` for a pickle: copies without the state above.
+
+    skorch pickles the net's module, optimizer and criterion through torch with a CPU
+    ``map_location`` where CUDA is missing, but callbacks through plain pickle: a
+    scheduler's optimizer state or EarlyStopping's best weights trained on CUDA would
+    then fail to load on a CPU-only machine. Entries are callbacks or ``(name,
+    callback)`` pairs; the fitted net's own callbacks are left as they are.
+    """
+    return [_without_state(entry) for entry in callbacks]
+
+
+def _without_state(entry):
+    if isinstance(entry, tuple):
+        name, callback = entry
+        return name, _without_state(callback)
+    held = [a for a in _TRAINING_ONLY_CALLBACK_STATE if getattr(entry, a, None) is not None]
+    if not held:
+        return entry
+    entry = copy.copy(entry)
+    for attribute in held:
+        setattr(entry, attribute, None)
+    return entry

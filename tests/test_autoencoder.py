@@ -246,6 +246,9 @@ def test_linear_autoencoder_approaches_pca(digits):
         latent_dim=4,
         hidden_layer_sizes=(),
         activation="linear",
+        output_activation="linear",  # 'auto' would pick a sigmoid for the digits
+        loss="mse",
+        lr_schedule=None,  # constant steps, as the calibration of max_epochs assumed
         lr=0.01,
         max_epochs=150,
         random_state=0,
@@ -490,3 +493,23 @@ def test_sigmoid_output_warns_on_data_outside_unit_interval(digits):
         warnings.simplefilter("error", OutputRangeWarning)
         AutoencoderTransformer(output_activation="sigmoid", **FAST).fit(X[:100])
         AutoencoderTransformer(output_activation="linear", **FAST).fit(X[:100] * 1e6)
+
+
+def test_cuda_pickle_with_early_stopping_and_schedule_loads_on_cpu(digits, monkeypatch):
+    """Callback state holding device tensors (EarlyStopping's best weights, the
+    learning-rate scheduler's optimizer) stays out of pickles: it loads without CUDA."""
+    X, _ = digits
+    ae = AutoencoderTransformer(latent_dim=4, early_stopping=True, **FAST).fit(X)
+    callbacks = dict(ae.net_.callbacks_)
+    assert callbacks["EarlyStopping"].best_model_weights_ is not None
+    expected = ae.transform(X)
+    payload = pickled_as_if_on_cuda(ae)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skorch warns that it maps CUDA to CPU
+        restored = pickle.loads(payload)
+    np.testing.assert_array_equal(restored.transform(X), expected)
+    # The fitted model itself keeps its callbacks' state; the restored one refits.
+    assert callbacks["EarlyStopping"].best_model_weights_ is not None
+    monkeypatch.undo()
+    assert restored.fit(X[:200]).n_epochs_ >= 1
