@@ -379,7 +379,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     >>> from skae import AutoencoderTransformer, EncoderClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X = X / 16.0
-    >>> ae = AutoencoderTransformer(latent_dim=32, hidden_layer_sizes=(), max_epochs=20,
+    >>> ae = AutoencoderTransformer(latent_dim=32, hidden_layer_sizes=(), max_epochs=40,
     ...                             random_state=0).fit(X)
     >>> clf = EncoderClassifier(encoder=ae, freeze_encoder=True, lr=1e-2, max_epochs=10,
     ...                         random_state=0).fit(X, y)
