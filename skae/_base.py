@@ -49,7 +49,7 @@ from ._regularization import (
     Regularization,
     check_noise_level,
 )
-from ._semi_supervised import encode_partial_labels
+from ._semi_supervised import encode_partial_labels, labelled_mask
 from ._training import (
     AutoencoderNet,
     TensorBatchIterator,
@@ -611,11 +611,38 @@ class BaseAutoencoder(
             self._validate_targets(X, None)
             self._resolve_output(X)
         self._check_data(X)
-        self._partial_fit_net(X)
+        self._partial_fit_net(X, self._labels_of_fitted_classes(X, y))
         self._n_features_out = self._n_codes()
         return self
 
-    def _partial_fit_net(self, X: np.ndarray):
+    def _labels_of_fitted_classes(self, X, y):
+        """``y`` as indices into ``classes_`` for a model fitted with labels, else None.
+
+        A model whose net was built for labels (an ITL autoencoder fitted with ``y``)
+        keeps training with them; ``-1`` stays unlabelled.
+        """
+        classes = getattr(self, "classes_", None)
+        if classes is None:
+            return None
+        if y is None:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted with labels (classes_ is set): pass "
+                "y to partial_fit too, with -1 for unlabelled rows."
+            )
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        labelled = labelled_mask(y)
+        unknown = ~np.isin(y[labelled], classes)
+        if unknown.any():
+            raise ValueError(
+                f"y holds labels not seen in fit: {np.unique(y[labelled][unknown]).tolist()}; "
+                f"the classes are {classes.tolist()}."
+            )
+        encoded = np.full(len(y), -1, dtype=np.int64)
+        encoded[labelled] = np.searchsorted(classes, y[labelled])
+        return encoded
+
+    def _partial_fit_net(self, X: np.ndarray, y: np.ndarray | None = None):
         """One epoch of ``net_`` on ``X`` (the net is built on the first call)."""
         first_call = not hasattr(self, "net_")
         device = resolve_device(self.device) if first_call else self.device_
@@ -638,7 +665,8 @@ class BaseAutoencoder(
             net.callbacks_ = [
                 (name, cb) for name, cb in net.callbacks_ if not isinstance(cb, EarlyStopping)
             ]
-            net.partial_fit(TensorDataset(_training_tensor(X, device)), None, epochs=1)
+            targets = None if y is None else torch.as_tensor(y, device=device)
+            net.partial_fit(TensorDataset(_training_tensor(X, device), targets), None, epochs=1)
         self.net_ = net
         self.device_ = device
         self.history_ = history_frame(net.history)

@@ -95,3 +95,25 @@ def test_incremental_on_dask_array_matches_calls_by_hand(digits):
     np.testing.assert_array_equal(codes.compute(), expected)
     post = wrappers.ParallelPostFit(by_hand).transform(dX)
     np.testing.assert_array_equal(post.compute(), expected)
+
+
+def test_itl_fitted_with_labels_keeps_training_with_them():
+    from sklearn.datasets import load_digits
+
+    from skae import ITLAutoencoder
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+    itl = ITLAutoencoder(
+        latent_dim=2,
+        hidden_layer_sizes=(8,),
+        regularizer="csd+adversarial",
+        discriminator_hidden_layer_sizes=(4,),
+        max_epochs=1,
+        random_state=0,
+    ).fit(X, y)
+    assert itl.partial_fit(X, y).n_epochs_ == 2  # the net built for labels goes on
+    with pytest.raises(ValueError, match="was fitted with labels"):
+        itl.partial_fit(X)
+    with pytest.raises(ValueError, match="labels not seen in fit"):
+        itl.partial_fit(X[:5], np.array([0, 1, 2, 3, 99]))
