@@ -116,7 +116,7 @@ def test_every_regulariser_changes_training_never_transform(digits01, baseline):
         {"contractive_weight": 0.5},
         {"dropout": 0.3},
         {"weight_decay": 1e-2},
-        {"lr_schedule": "cosine"},
+        {"lr_schedule": None},  # the default is 'cosine'
     ]
     X_before = X.copy()
     for params in settings:
@@ -340,7 +340,7 @@ def test_supervised_term_off_ignores_y(digits01, baseline):
     "labels, message",
     [
         (np.full(600, -1), "only unlabelled rows"),
-        (np.where(np.arange(600) < 10, 3, -1), "at least 2 classes"),
+        (np.where(np.arange(600) < 10, 3, -1), "a single class"),
     ],
 )
 def test_supervised_term_bad_labels(digits01, labels, message):

@@ -344,8 +344,11 @@ def test_autoencoder_with_rprop_learns_digits(digits, batch_size, epochs):
     ae = AutoencoderTransformer(
         latent_dim=8,
         hidden_layer_sizes=(32,),
-        loss="mse",  # the bars below are squared errors (BCE's floor is the data's entropy)
-        lr_schedule=None,  # RProp adapts its own steps; a schedule would scale them
+        # The model these bars were set for: squared error on a linear output (BCE's
+        # floor is the data's entropy), no schedule (RProp adapts its own steps).
+        output_activation="linear",
+        loss="mse",
+        lr_schedule=None,
         optimizer="rprop",
         lr=1e-2,
         batch_size=batch_size,
