@@ -68,8 +68,8 @@ AUTO_EPOCHS_BOUNDS = (10, 500)
 
 #: rows per forward pass at inference, chosen by benchmarks/bench_fit_speed.py
 #: --inference-only on an idle 2-core CPU (784-500-500-32 encoder): plain loops in
-#: batches of 256 and 1,024 were fastest, 4,096 up to 36 % slower (activations no
-#: longer stay in the caches); with 512, transform ran at 1.01x the fastest loop
+#: batches of 256 and 1,024 were fastest, 4,096 0.88x as fast (activations no longer
+#: stay in the caches); with 512, transform ran at 1.01x the fastest loop
 INFERENCE_BATCH_SIZE = 512
 
 
