@@ -258,8 +258,12 @@ def test_python_m_skae_study(tmp_path):
 #: a ``skae`` console script whose import of scikit-learn hangs until Ctrl-C: the
 #: imports of the first seconds of a real run, made slow enough to interrupt
 _SLOW_IMPORTS = """
-import importlib.abc, sys, time
+import importlib.abc, signal, sys, time
 from pathlib import Path
+
+# A shell starts background jobs with SIGINT ignored, and Python then raises no
+# KeyboardInterrupt; a user's terminal delivers Ctrl-C, so restore Python's handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 marker = Path(sys.argv[1])
 
