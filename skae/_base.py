@@ -321,7 +321,10 @@ class SkorchEstimatorMixin(VersionStampMixin):
         # predefined_split holds the validation tensors; drop them so that pickles
         # carry the model, not a tenth of the training data.
         net.train_split = None
+        return self._keep_net(net, device)
 
+    def _keep_net(self, net, device: torch.device):
+        """Set the fitted attributes from the trained ``net`` (fit and partial_fit)."""
         self.net_ = net
         self.device_ = device
         self.history_ = history_frame(net.history)
@@ -669,11 +672,7 @@ class BaseAutoencoder(
             ]
             targets = None if y is None else torch.as_tensor(y, device=device)
             net.partial_fit(TensorDataset(_training_tensor(X, device), targets), None, epochs=1)
-        self.net_ = net
-        self.device_ = device
-        self.history_ = history_frame(net.history)
-        self.n_epochs_ = len(net.history)
-        return self
+        return self._keep_net(net, device)
 
     def _validate_targets(self, X, y):
         """Labels for the supervised term (``-1`` unlabelled); ``None`` without it.
@@ -691,12 +690,8 @@ class BaseAutoencoder(
             )
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
+        # encode_partial_labels refuses only -1s and a single labelled class.
         self.classes_, encoded, _ = encode_partial_labels(y, type(self).__name__)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"The supervised term needs at least 2 classes among the labelled rows; "
-                f"got {len(self.classes_)} ({self.classes_.tolist()})."
-            )
         return encoded
 
     def _resolve_output(self, X):
@@ -719,17 +714,20 @@ class BaseAutoencoder(
 
     def _check_data(self, X):
         """Hook: data-dependent checks after validation."""
-        if self.loss_ == "bce" and (X.min() < 0 or X.max() > 1):
+        low, high = X.min(), X.max()  # one pass each over a possibly large X
+        if low >= 0 and high <= 1:
+            return
+        if self.loss_ == "bce":
             raise ValueError(
                 "loss='bce' needs inputs in [0, 1]; got values in "
-                f"[{X.min():.3g}, {X.max():.3g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
+                f"[{low:.3g}, {high:.3g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
             )
-        if self.output_activation_ == "sigmoid" and (X.min() < 0 or X.max() > 1):
+        if self.output_activation_ == "sigmoid":
             # The fit would run, but no reconstruction can leave (0, 1).
             warnings.warn(
                 OutputRangeWarning(
                     "output_activation='sigmoid' reconstructs values in (0, 1), but X has "
-                    f"values in [{X.min():.3g}, {X.max():.3g}]. Scale X to [0, 1] (e.g. "
+                    f"values in [{low:.3g}, {high:.3g}]. Scale X to [0, 1] (e.g. "
                     "MinMaxScaler) or use output_activation='linear'."
                 ),
                 stacklevel=3,
