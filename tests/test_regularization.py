@@ -54,6 +54,31 @@ def test_auto_picks_linear_and_mse_for_standardised_data(digits01):
     assert ae.inverse_transform(ae.transform(X)).min() < 0
 
 
+@pytest.mark.parametrize(
+    "n_rows, batch_size, epochs",
+    [
+        (60000, 256, 10),  # MNIST: the 10 epochs of the benchmarks
+        (8000, 256, 74),  # KMNIST's offline split: as many steps, more epochs
+        (1797, 256, 294),
+        (50, 256, 500),  # one step per epoch: capped
+        (10**7, 256, 10),  # never fewer than 10 passes
+        (8000, "full", 500),
+    ],
+)
+def test_auto_epochs_give_a_fixed_number_of_steps(n_rows, batch_size, epochs):
+    ae = AutoencoderTransformer(batch_size=batch_size)
+    assert ae._max_epochs_for(n_rows) == epochs
+    assert AutoencoderTransformer(max_epochs=7)._max_epochs_for(n_rows) == 7
+
+
+def test_auto_epochs_are_recorded(digits01):
+    X = digits01[0][:300]
+    ae = AutoencoderTransformer(latent_dim=2, hidden_layer_sizes=(8,), batch_size=300)
+    ae.fit(X)
+    assert ae.max_epochs_ == ae.n_epochs_ == 500 == len(ae.history_)
+    assert ae.get_params()["max_epochs"] == "auto"
+
+
 def test_explicit_settings_are_kept(digits01):
     X = digits01[0]
     ae = AutoencoderTransformer(output_activation="linear", **FAST).fit(X)

@@ -1,0 +1,480 @@
+"""The search behind skae's defaults and recipes: many candidates, one seed, in parallel.
+
+``bench_representations.py`` measures a few chosen representations carefully (three
+seeds, every latent size). This script is the wide, cheap pass that chooses them: each
+candidate of ``CANDIDATES`` is an ``AutoencoderTransformer`` parameter set with an
+epoch budget on MNIST (Kuzushiji-MNIST's 8,000 images get the same number of gradient
+steps, up to 500 epochs). Stage 1 fits every candidate with 32 units, seed 0, on both
+data sets; stage 2 takes the ``--top`` candidates with the largest worst-case margin
+over PCA (the smallest of the six accuracy differences: two data sets, three
+classifiers) and fits them with 2 and 8 units and with seeds 1 and 2. The protocol is
+``bench_representations.py``'s: logistic regression and RBF SVC on standardised codes
+(the SVC on ``--svc-train-size`` rows), 5-NN on the raw codes.
+
+Beside the codes, two other searches run in the same pool:
+
+* ``anchor``: 784-1000-500-250-30 trained longer (``ANCHOR_EPOCHS``), test squared
+  reconstruction error per image, the figure of Hinton & Salakhutdinov (2006);
+* ``few-labels``: an autoencoder's codes of all 60,000 MNIST training images with
+  100 or 1,000 labels (balanced, three draws), then ``LabelSpreading`` (kNN kernel)
+  and an SVC on the labelled codes; test error on the 10,000 test images.
+
+Fits use CUDA when it is there (``--device``), else the CPU with one thread per worker;
+``fit_seconds`` is the device's, and ``cost`` (parameters x training rows seen,
+relative to the default) is what predicts a CPU fit's time. Rows are appended to
+``results/recipe_search*.csv`` as they finish.
+
+Run: ``python benchmarks/search_recipes.py [--workers 8] [--device cuda] [--quick]``;
+``--report run1.csv run2.csv --machine-note "..."`` merges runs into
+``results/recipe_search.{csv,md}`` without fitting. Candidate ``default`` is the
+default of the time of the search (784-512-256-128, ReLU, 15 epochs); the default
+that came out of it is ``1024-256`` (10 epochs): the best three at 32 units
+(``wide1024-elu``, ``wide1024-mask0.2``, one layer) lost most of their lead at 2
+units in a CPU check (``representations_m2_check.csv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: name -> (AutoencoderTransformer parameters, epochs on MNIST's 60,000 images)
+DEFAULT_EPOCHS = 15
+CANDIDATES = {
+    "default": ({}, DEFAULT_EPOCHS),
+    "default-30ep": ({}, 30),
+    "default-lr3e-3": ({"lr": 3e-3}, DEFAULT_EPOCHS),
+    "default-b128": ({"batch_size": 128}, DEFAULT_EPOCHS),
+    "default-b64": ({"batch_size": 64}, DEFAULT_EPOCHS),
+    "default-b512-lr2e-3": ({"batch_size": 512, "lr": 2e-3}, DEFAULT_EPOCHS),
+    "default-elu": ({"activation": "elu"}, DEFAULT_EPOCHS),
+    "default-mask0.1": ({"noise": "masking", "noise_level": 0.1}, DEFAULT_EPOCHS),
+    "default-gauss0.1": ({"noise": "gaussian", "noise_level": 0.1}, DEFAULT_EPOCHS),
+    "default-dropout0.1": ({"dropout": 0.1}, DEFAULT_EPOCHS),
+    "default-wd1e-5": ({"weight_decay": 1e-5}, DEFAULT_EPOCHS),
+    "default-l1-1e-4": ({"sparsity": "l1", "sparsity_weight": 1e-4}, DEFAULT_EPOCHS),
+    "default-contractive1e-3": ({"contractive_weight": 1e-3}, DEFAULT_EPOCHS),
+    "default-mse": ({"loss": "mse"}, DEFAULT_EPOCHS),
+    "wide1024": ({"hidden_layer_sizes": (1024,)}, DEFAULT_EPOCHS),
+    "wide2048-8ep": ({"hidden_layer_sizes": (2048,)}, 8),
+    "512-256-40ep": ({"hidden_layer_sizes": (512, 256)}, 20),
+    "256-128-40ep": ({"hidden_layer_sizes": (256, 128)}, 40),
+    "1000-500-250-6ep": ({"hidden_layer_sizes": (1000, 500, 250)}, 6),
+    "1000-500-250-30ep": ({"hidden_layer_sizes": (1000, 500, 250)}, 30),
+    "1000-500-250-30ep-mask0.2": (
+        {"hidden_layer_sizes": (1000, 500, 250), "noise": "masking", "noise_level": 0.2},
+        30,
+    ),
+    "1000-500-250-60ep": ({"hidden_layer_sizes": (1000, 500, 250)}, 60),
+    "2000-1000-500-60ep": ({"hidden_layer_sizes": (2000, 1000, 500)}, 60),
+    # second round: a wide single hidden layer (kNN-friendly codes) with ELU, noise, depth
+    "wide1024-elu": ({"hidden_layer_sizes": (1024,), "activation": "elu"}, DEFAULT_EPOCHS),
+    "wide1024-10ep": ({"hidden_layer_sizes": (1024,)}, 10),
+    "wide1024-elu-10ep": ({"hidden_layer_sizes": (1024,), "activation": "elu"}, 10),
+    "wide1024-mask0.2": (
+        {"hidden_layer_sizes": (1024,), "noise": "masking", "noise_level": 0.2},
+        DEFAULT_EPOCHS,
+    ),
+    "wide1024-contractive1e-3": (
+        {"hidden_layer_sizes": (1024,), "contractive_weight": 1e-3},
+        DEFAULT_EPOCHS,
+    ),
+    "wide1024-b128-8ep": ({"hidden_layer_sizes": (1024,), "batch_size": 128}, 8),
+    "1024-256": ({"hidden_layer_sizes": (1024, 256)}, 10),
+    "1024-256-elu": ({"hidden_layer_sizes": (1024, 256), "activation": "elu"}, 10),
+    "wide512-elu-20ep": ({"hidden_layer_sizes": (512,), "activation": "elu"}, 20),
+    "wide2048-elu-6ep": ({"hidden_layer_sizes": (2048,), "activation": "elu"}, 6),
+    "1000-500-250-elu-15ep": (
+        {"hidden_layer_sizes": (1000, 500, 250), "activation": "elu"},
+        DEFAULT_EPOCHS,
+    ),
+    "default-elu-b128": ({"activation": "elu", "batch_size": 128}, DEFAULT_EPOCHS),
+    "wide1024-tanh": ({"hidden_layer_sizes": (1024,), "activation": "tanh"}, DEFAULT_EPOCHS),
+}
+DEFAULT_PARAMS_COUNT_HIDDEN = (512, 256, 128)
+
+ANCHOR_EPOCHS = (100, 250)
+FEW_LABELS_CODES = {
+    "1000-500-250-16-60ep": ({"hidden_layer_sizes": (1000, 500, 250), "latent_dim": 16}, 60),
+    "1000-500-250-32-60ep": ({"hidden_layer_sizes": (1000, 500, 250), "latent_dim": 32}, 60),
+}
+CLASSIFIERS = ("logistic regression", "RBF SVC", "5-NN")
+STEPS_PER_MNIST_EPOCH = 60000 / 256
+
+
+# ---------------------------------------------------------------------- worker side
+_DATA = {}
+
+
+def _setup(device):
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return device
+
+
+def _data(name, data_home, quick):
+    if name not in _DATA:
+        from skae.datasets import load_split
+
+        if name == "mnist":
+            data = load_split("mnist", split="official", data_home=data_home)
+        else:
+            data = load_split("kmnist", split="test-only", data_home=data_home, random_state=0)
+        if quick:
+            data.X_train, data.y_train = data.X_train[:2000], data.y_train[:2000]
+            data.X_test, data.y_test = data.X_test[:500], data.y_test[:500]
+        _DATA[name] = data
+    return _DATA[name]
+
+
+def _epochs(epochs_mnist, n_train):
+    # the same number of gradient steps as on MNIST's 60,000 images
+    return int(min(500, max(1, round(epochs_mnist * 60000 / n_train))))
+
+
+def _score(Z_train, y_train, Z_test, y_test, svc_rows, seed):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    from threadpoolctl import threadpool_limits
+
+    order = np.random.default_rng(0).permutation(len(Z_train))[:svc_rows]
+    scores = {}
+    with threadpool_limits(1):
+        lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        scores["logistic regression"] = lr.fit(Z_train, y_train).score(Z_test, y_test)
+        svc = make_pipeline(StandardScaler(), SVC()).fit(Z_train[order], y_train[order])
+        scores["RBF SVC"] = svc.score(Z_test, y_test)
+        knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y_train)
+        scores["5-NN"] = knn.score(Z_test, y_test)
+    return scores
+
+
+def codes_task(dataset, name, params, epochs_mnist, latent_dim, seed, opts):
+    """Fit one representation; one row per classifier."""
+    _setup(opts["device"])
+    data = _data(dataset, opts["data_home"], opts["quick"])
+    start = time.perf_counter()
+    if name == "pca":
+        from sklearn.decomposition import PCA
+
+        model = PCA(n_components=latent_dim, random_state=seed).fit(data.X_train)
+        n_params, epochs = int(model.components_.size + model.mean_.size), 0
+    else:
+        from skae import AutoencoderTransformer
+
+        epochs = _epochs(epochs_mnist, len(data.X_train))
+        model = AutoencoderTransformer(
+            latent_dim=latent_dim,
+            random_state=seed,
+            max_epochs=epochs,
+            device=opts["device"],
+            **params,
+        ).fit(data.X_train)
+        n_params = int(sum(p.numel() for p in model.module_.parameters()))
+    fit_seconds = time.perf_counter() - start
+    Z_train, Z_test = model.transform(data.X_train), model.transform(data.X_test)
+    scores = _score(Z_train, data.y_train, Z_test, data.y_test, opts["svc_rows"], seed)
+    batch = params.get("batch_size", 256)
+    return [
+        {
+            "part": "codes",
+            "dataset": dataset,
+            "candidate": name,
+            "latent_dim": latent_dim,
+            "seed": seed,
+            "classifier": clf,
+            "accuracy": acc,
+            "epochs": epochs,
+            "batch_size": batch,
+            "n_parameters": n_params,
+            "rows_seen": epochs * len(data.X_train),
+            "fit_seconds": fit_seconds,
+            "device": opts["device"] if name != "pca" else "cpu",
+            "params": repr(params),
+        }
+        for clf, acc in scores.items()
+    ]
+
+
+def anchor_task(epochs, seed, opts):
+    """784-1000-500-250-30, BCE, cosine: test squared error per image."""
+    _setup(opts["device"])
+    from skae import AutoencoderTransformer
+
+    data = _data("mnist", opts["data_home"], opts["quick"])
+    start = time.perf_counter()
+    model = AutoencoderTransformer(
+        hidden_layer_sizes=(1000, 500, 250),
+        latent_dim=30,
+        max_epochs=epochs,
+        random_state=seed,
+        device=opts["device"],
+    ).fit(data.X_train)
+    fit_seconds = time.perf_counter() - start
+    recon = model.inverse_transform(model.transform(data.X_test))
+    error = float(((recon - data.X_test) ** 2).sum(axis=1).mean())
+    return [
+        {
+            "part": "anchor",
+            "dataset": "mnist",
+            "candidate": f"784-1000-500-250-30 adam bce cosine {epochs}ep",
+            "latent_dim": 30,
+            "seed": seed,
+            "epochs": epochs,
+            "recon_error_per_image": error,
+            "fit_seconds": fit_seconds,
+            "device": opts["device"],
+        }
+    ]
+
+
+def few_labels_task(name, params, epochs, opts):
+    """One autoencoder on every MNIST training image; label spreading on its codes."""
+    _setup(opts["device"])
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.semi_supervised import LabelSpreading
+    from sklearn.svm import SVC
+    from threadpoolctl import threadpool_limits
+
+    from skae import AutoencoderTransformer
+
+    data = _data("mnist", opts["data_home"], opts["quick"])
+    start = time.perf_counter()
+    model = AutoencoderTransformer(
+        max_epochs=epochs, random_state=0, device=opts["device"], **params
+    ).fit(data.X_train)
+    fit_seconds = time.perf_counter() - start
+    Z_train, Z_test = model.transform(data.X_train), model.transform(data.X_test)
+    scaler = StandardScaler().fit(Z_train)
+    Z_train, Z_test = scaler.transform(Z_train), scaler.transform(Z_test)
+    rows = []
+    for n_labels in (100, 1000):
+        for draw in range(3):
+            rng = np.random.default_rng(draw)
+            labelled = np.concatenate(
+                [
+                    rng.choice(np.flatnonzero(data.y_train == c), n_labels // 10, replace=False)
+                    for c in range(10)
+                ]
+            )
+            y = np.full(len(Z_train), -1)
+            y[labelled] = data.y_train[labelled]
+            methods = {
+                f"ls-knn{k}-a{a}": LabelSpreading(
+                    kernel="knn", n_neighbors=k, alpha=a, max_iter=100
+                )
+                for k, a in ((10, 0.2), (30, 0.8))
+            }
+            with threadpool_limits(1):
+                for method, model_ in methods.items():
+                    t = time.perf_counter()
+                    model_.fit(Z_train, y)
+                    err = 1 - model_.score(Z_test, data.y_test)
+                    rows.append(
+                        {
+                            "part": "few-labels",
+                            "dataset": "mnist",
+                            "candidate": f"{name} + {method}",
+                            "latent_dim": params.get("latent_dim"),
+                            "n_labels": n_labels,
+                            "draw": draw,
+                            "test_error": err,
+                            "fit_seconds": fit_seconds + time.perf_counter() - t,
+                            "device": opts["device"],
+                        }
+                    )
+                svc = make_pipeline(StandardScaler(), SVC()).fit(Z_train[labelled], y[labelled])
+                rows.append(
+                    {
+                        "part": "few-labels",
+                        "dataset": "mnist",
+                        "candidate": f"{name} + svc",
+                        "latent_dim": params.get("latent_dim"),
+                        "n_labels": n_labels,
+                        "draw": draw,
+                        "test_error": 1 - svc.score(Z_test, data.y_test),
+                        "fit_seconds": fit_seconds,
+                        "device": opts["device"],
+                    }
+                )
+    return rows
+
+
+# ---------------------------------------------------------------------- driver
+def worst_margins(frame):
+    """Per candidate: the smallest accuracy difference to PCA at 32 units, seed 0."""
+    part = frame[(frame["part"] == "codes") & (frame["latent_dim"] == 32) & (frame["seed"] == 0)]
+    pca = part[part["candidate"] == "pca"].set_index(["dataset", "classifier"])["accuracy"]
+    margins = {}
+    for name, group in part[part["candidate"] != "pca"].groupby("candidate"):
+        diff = group.set_index(["dataset", "classifier"])["accuracy"] - pca
+        margins[name] = float(diff.min())
+    return pd.Series(margins).sort_values(ascending=False)
+
+
+def report(paths, note):
+    """Merge search CSVs into ``results/recipe_search.{csv,md}``."""
+    frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    results = Path(__file__).parent / "results"
+    frame.to_csv(results / "recipe_search.csv", index=False)
+    codes = frame[frame["part"] == "codes"].copy()
+    # work that a CPU fit's time follows: parameters x training rows seen
+    codes["work_1e12"] = codes["n_parameters"] * codes["rows_seen"] / 1e12
+    first = codes[(codes["latent_dim"] == 32) & (codes["seed"] == 0)]
+    table = first.pivot_table(
+        index="candidate", columns=["dataset", "classifier"], values="accuracy", aggfunc="last"
+    )
+    margins = worst_margins(frame)
+    table.columns = [f"{d} {c}" for d, c in table.columns]
+    table["worst margin over PCA"] = margins.reindex(table.index)
+    work = first.groupby("candidate")["work_1e12"].max()
+    table["MNIST work (1e12 param x rows)"] = work.reindex(table.index)
+    table = table.sort_values("worst margin over PCA", ascending=False)
+    others = codes[~codes.index.isin(first.index) & (codes["candidate"] != "pca")]
+    more = others.pivot_table(
+        index=["candidate", "latent_dim", "seed"],
+        columns=["dataset", "classifier"],
+        values="accuracy",
+    )
+    more.columns = [f"{d} {c}" for d, c in more.columns]
+    pca = codes[codes["candidate"] == "pca"].pivot_table(
+        index="latent_dim", columns=["dataset", "classifier"], values="accuracy"
+    )
+    pca.columns = [f"{d} {c}" for d, c in pca.columns]
+    parts = [
+        f"Search for skae's defaults and recipes. {note}. One seed (0) per candidate at 32 "
+        "units; stage 2 (other sizes and seeds) for the best three. Classifiers as in "
+        "bench_representations.py (SVC on 10,000 codes).",
+        "## 32 units, seed 0 (accuracy)",
+        table.reset_index().to_markdown(index=False, floatfmt=".4f"),
+        "## PCA",
+        pca.reset_index().to_markdown(index=False, floatfmt=".4f"),
+        "## Stage 2 of the first run (its best three by worst margin): other sizes and seeds",
+        more.reset_index().to_markdown(index=False, floatfmt=".4f"),
+    ]
+    anchor = frame[frame["part"] == "anchor"]
+    if len(anchor):
+        cols = ["candidate", "epochs", "recon_error_per_image", "fit_seconds"]
+        parts += [
+            "## Anchor: 784-1000-500-250-30, test squared error per image",
+            anchor[cols].to_markdown(index=False, floatfmt=".3f"),
+        ]
+    few = frame[frame["part"] == "few-labels"]
+    if len(few):
+        summary = few.groupby(["candidate", "n_labels"])["test_error"].agg(["mean", "std"])
+        summary = (100 * summary).round(2).reset_index()
+        parts += [
+            "## Few labels: MNIST, all 60,000 training images, test error (%) over 3 draws",
+            summary.to_markdown(index=False),
+        ]
+    (results / "recipe_search.md").write_text("\n\n".join(parts) + "\n")
+    print("\n\n".join(parts))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
+    parser.add_argument("--device", default=None, help="cuda when available, else cpu")
+    parser.add_argument("--top", type=int, default=3)
+    parser.add_argument("--svc-rows", type=int, default=10000)
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
+    parser.add_argument("--skip", nargs="*", default=[], choices=["anchor", "few-labels", "stage2"])
+    parser.add_argument("--data-home", default=os.environ.get("SKAE_DATA"))
+    parser.add_argument("--output", default=None, help="CSV path")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--report", nargs="+", default=None, help="merge these CSVs; no fits")
+    parser.add_argument("--machine-note", default="")
+    args = parser.parse_args()
+    if args.report:
+        report(args.report, args.machine_note)
+        return
+    import torch
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    opts = {
+        "device": device,
+        "data_home": args.data_home,
+        "quick": args.quick,
+        "svc_rows": args.svc_rows,
+    }
+    out = Path(
+        args.output
+        or Path(__file__).parent / "results" / f"recipe_search{'_quick' if args.quick else ''}.csv"
+    )
+    print(f"device {device}, {args.workers} workers -> {out}", flush=True)
+    rows = []
+
+    def flush(new):
+        rows.extend(new)
+        pd.DataFrame(rows).to_csv(out, index=False)
+        for row in new:
+            shown = {k: v for k, v in row.items() if k not in ("params", "part", "device")}
+            print(
+                {k: round(v, 4) if isinstance(v, float) else v for k, v in shown.items()},
+                flush=True,
+            )
+
+    anchor_epochs = (2,) if args.quick else ANCHOR_EPOCHS
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        pending = set()
+        # the longest first: the anchors and the few-label codes
+        if "anchor" not in args.skip:
+            pending |= {pool.submit(anchor_task, e, 0, opts) for e in anchor_epochs}
+        if "few-labels" not in args.skip:
+            for name, (params, epochs) in FEW_LABELS_CODES.items():
+                pending.add(
+                    pool.submit(few_labels_task, name, params, 2 if args.quick else epochs, opts)
+                )
+        codes_stage1 = set()
+        for dataset in ("mnist", "kmnist"):
+            for m in (2, 8, 32):
+                codes_stage1.add(pool.submit(codes_task, dataset, "pca", {}, 0, m, 0, opts))
+            for name in args.candidates:
+                params, epochs = CANDIDATES[name]
+                epochs = 1 if args.quick else epochs
+                codes_stage1.add(
+                    pool.submit(codes_task, dataset, name, params, epochs, 32, 0, opts)
+                )
+        pending |= codes_stage1
+        stage2_started = "stage2" in args.skip
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    flush(future.result())
+                except Exception as exc:  # a failed candidate is a printed line, not a stop
+                    print(f"!! task failed: {type(exc).__name__}: {exc}", flush=True)
+            if not stage2_started and all(f.done() for f in codes_stage1):
+                stage2_started = True
+                margins = worst_margins(pd.DataFrame(rows))
+                print("worst-case margin over PCA at 32 units:\n" + margins.to_string(), flush=True)
+                for name in margins.index[: args.top]:
+                    params, epochs = CANDIDATES[name]
+                    epochs = 1 if args.quick else epochs
+                    for dataset in ("mnist", "kmnist"):
+                        for m, seed in ((2, 0), (8, 0), (32, 1), (32, 2)):
+                            pending.add(
+                                pool.submit(
+                                    codes_task, dataset, name, params, epochs, m, seed, opts
+                                )
+                            )
+    frame = pd.DataFrame(rows)
+    if "codes" in set(frame.get("part", [])):
+        print(worst_margins(frame).to_string())
+
+
+if __name__ == "__main__":
+    main()
