@@ -476,8 +476,12 @@ def plot_codes(table, path):
             ax.set_xticks(sorted(table["latent_dim"].unique()))
             ax.set_xticklabels(sorted(table["latent_dim"].unique()))
             ax.minorticks_off()
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=7, fontsize=8)
+    # every representation once, though no panel need show them all
+    legend = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=7, fontsize=8)
     fig.suptitle("Accuracy of classifiers on codes (mean ± std over seeds)")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=80)

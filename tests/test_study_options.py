@@ -131,3 +131,22 @@ def test_cli_seeds_optimizer_and_batch_size(fits, tmp_path, capsys):
     assert {f["optimizer"] for f in fits} == {"RProp"}
     assert all(f["batches"] == {1} for f in fits)
     assert "ae-relu" in capsys.readouterr().out
+
+
+def test_ae_default_is_skae_with_nothing_set():
+    from skae import AutoencoderTransformer
+    from skae.study._registry import REPRESENTATIONS, ModelSettings
+
+    settings = ModelSettings(
+        hidden_layer_sizes=(7,),
+        max_epochs=1,
+        optimizer="sgd",
+        lr=0.5,
+        batch_size=3,
+        image_shape=(8, 8),
+    )
+    model = REPRESENTATIONS["ae-default"].build(settings, 4, 2)
+    expected = AutoencoderTransformer(latent_dim=4, random_state=2).get_params()
+    assert model.get_params() == expected  # the study's settings do not leak in
+    row = REPRESENTATIONS["ae-default"].describe(model)
+    assert "hidden_layer_sizes=(1024, 256)" in row and "max_epochs=auto" in row

@@ -105,6 +105,11 @@ def _autoencoder(activation):
     return build
 
 
+def _default_autoencoder(settings, latent_dim, seed):
+    # skae's defaults as a user gets them: the study's shared settings do not apply
+    return skae.AutoencoderTransformer(latent_dim=latent_dim, random_state=seed)
+
+
 def _itl(settings, latent_dim, seed):
     kwargs = settings.ae_kwargs()
     kwargs["activation"] = "relu"
@@ -152,6 +157,13 @@ _REPRESENTATIONS = [
             _AE_KEYS,
         )
         for act in ("linear", "sigmoid", "relu", "elu", "tanh")
+    ),
+    Representation(
+        "ae-default",
+        "AutoencoderTransformer with every parameter at skae's default (the study's "
+        "architecture, epochs and optimizer settings do not apply)",
+        _default_autoencoder,
+        _AE_KEYS,
     ),
     Representation(
         "itl",
