@@ -383,8 +383,24 @@ def report(paths, note):
         ]
     few = frame[frame["part"] == "few-labels"]
     if len(few):
-        summary = few.groupby(["candidate", "n_labels"])["test_error"].agg(["mean", "std"])
-        summary = (100 * summary).round(2).reset_index()
+        few = few.assign(
+            codes=few["candidate"].str.split(" \\+ ").str[0],
+            method=few["candidate"].str.split(" \\+ ").str[1],
+        )
+        stats = few.groupby(["codes", "device", "method", "n_labels"])["test_error"]
+        cells = stats.agg(["mean", "std"]).reset_index()
+        cells["cell"] = [
+            f"{100 * m:.2f} ± {100 * s:.2f}" for m, s in zip(cells["mean"], cells["std"])
+        ]
+        summary = cells.pivot_table(
+            index=["codes", "device", "method"], columns="n_labels", values="cell", aggfunc="first"
+        )
+        summary.columns = [f"{int(n):,} labels" for n in summary.columns]
+        if "ae_fit_cpu_seconds" in few:
+            cpu = few.groupby(["codes", "device", "method"])["ae_fit_cpu_seconds"].first()
+            summary["autoencoder fit CPU s"] = cpu.reindex(summary.index).round(0)
+        summary = summary.reset_index()
+        summary.to_csv(results / "recipe_search_few_labels.csv", index=False)
         parts += [
             "## Few labels: MNIST, all 60,000 training images, test error (%) over 3 draws",
             summary.to_markdown(index=False),
