@@ -47,10 +47,19 @@ MODEL = dict(
     lr=1e-3,
     random_state=0,
 )
-#: ``--model default``: AutoencoderTransformer's defaults (784-512-256-128-32, cosine
+#: ``--model default``: AutoencoderTransformer's defaults (architecture, cosine
 #: schedule, 'auto' output and loss), as a user gets them
 DEFAULT_MODEL = dict(latent_dim=32, random_state=0)
 N_FEATURES = 784
+
+
+def _default_hidden_layer_sizes():
+    # read, not copied: the table names the default of the run
+    from skae import AutoencoderTransformer
+
+    return AutoencoderTransformer().hidden_layer_sizes
+
+
 ROW_BYTES = N_FEATURES * 4
 MB = 2**20
 
@@ -281,6 +290,9 @@ def main(argv=None):
         help="small: 784-128-32 (the memory study); default: AutoencoderTransformer's defaults",
     )
     parser.add_argument("--name", default="out_of_core", help="file stem of the results")
+    parser.add_argument(
+        "--machine-note", default="", help="e.g. 'run alone on the idle machine'; in the header"
+    )
     # internal: one measurement in a fresh process
     parser.add_argument("--worker", choices=["partial_fit", "fit", "pca"], help=argparse.SUPPRESS)
     parser.add_argument("--worker-block-mb", type=float, default=0, help=argparse.SUPPRESS)
@@ -318,7 +330,9 @@ def main(argv=None):
     model_text = (
         "784-128-32 ReLU, Adam lr 1e-3, batch 1024"
         if args.model == "small"
-        else "AutoencoderTransformer(latent_dim=32) defaults (784-512-256-128-32)"
+        else "AutoencoderTransformer(latent_dim=32) defaults (784-{}-32)".format(
+            "-".join(map(str, _default_hidden_layer_sizes()))
+        )
     )
     table = table[[*columns, "train_s", "accuracy"]]
     header = machine_header(
@@ -327,8 +341,8 @@ def main(argv=None):
         f"{', '.join(f'{b:g}' for b in args.block_mb)} MB; fit: MNIST train in memory, "
         f"{copies} epochs; model {model_text}; accuracy: "
         "logistic regression on the codes of 10,000 training images, scored on the 10,000 "
-        "test images; RSS sampled every 50 ms in a fresh process per row; machine shared "
-        "with other jobs (timings indicative)",
+        "test images; RSS sampled every 50 ms in a fresh process per row; "
+        + (args.machine_note or "machine shared with other jobs (timings indicative)"),
         args.threads,
     )
     save_table(table, args.name, header)

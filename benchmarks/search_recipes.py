@@ -98,7 +98,6 @@ CANDIDATES = {
     "default-elu-b128": ({"activation": "elu", "batch_size": 128}, DEFAULT_EPOCHS),
     "wide1024-tanh": ({"hidden_layer_sizes": (1024,), "activation": "tanh"}, DEFAULT_EPOCHS),
 }
-DEFAULT_PARAMS_COUNT_HIDDEN = (512, 256, 128)
 
 ANCHOR_EPOCHS = (100, 250)
 FEW_LABELS_CODES = {
