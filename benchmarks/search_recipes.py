@@ -141,23 +141,19 @@ def _epochs(epochs_mnist, n_train):
     return int(min(500, max(1, round(epochs_mnist * 60000 / n_train))))
 
 
-def _score(Z_train, y_train, Z_test, y_test, svc_rows, seed):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
+def _score(Z_train, y_train, Z_test, y_test, svc_rows):
+    """Accuracy of bench_representations.py's three classifiers on the codes."""
+    from bench_representations import CLASSIFIERS
     from threadpoolctl import threadpool_limits
 
-    order = np.random.default_rng(0).permutation(len(Z_train))[:svc_rows]
+    # the SVC on a fixed random subset, as bench_representations.py --svc-train-size
+    rows = {"RBF SVC": np.random.default_rng(0).permutation(len(Z_train))[:svc_rows]}
     scores = {}
     with threadpool_limits(1):
-        lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-        scores["logistic regression"] = lr.fit(Z_train, y_train).score(Z_test, y_test)
-        svc = make_pipeline(StandardScaler(), SVC()).fit(Z_train[order], y_train[order])
-        scores["RBF SVC"] = svc.score(Z_test, y_test)
-        knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y_train)
-        scores["5-NN"] = knn.score(Z_test, y_test)
+        for name, make in CLASSIFIERS.items():
+            fit_rows = rows.get(name, slice(None))
+            clf = make().fit(Z_train[fit_rows], y_train[fit_rows])
+            scores[name] = clf.score(Z_test, y_test)
     return scores
 
 
@@ -185,7 +181,7 @@ def codes_task(dataset, name, params, epochs_mnist, latent_dim, seed, opts):
         n_params = int(sum(p.numel() for p in model.module_.parameters()))
     fit_seconds = time.perf_counter() - start
     Z_train, Z_test = model.transform(data.X_train), model.transform(data.X_test)
-    scores = _score(Z_train, data.y_train, Z_test, data.y_test, opts["svc_rows"], seed)
+    scores = _score(Z_train, data.y_train, Z_test, data.y_test, opts["svc_rows"])
     batch = params.get("batch_size", 256)
     return [
         {

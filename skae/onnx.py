@@ -171,42 +171,36 @@ def _add_module(graph: _Graph, module: nn.Module, x: str) -> str:
     )
 
 
-def _add_conv(graph: _Graph, conv: nn.Conv2d, x: str) -> str:
-    if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
-        raise NotImplementedError("Conv2d is exported with explicit zero padding only.")
+def _conv_inputs(graph: _Graph, conv, x: str) -> tuple[list[str], dict]:
+    """Inputs and the attributes that ``Conv`` and ``ConvTranspose`` share."""
     inputs = [x, graph.weights("W", conv.weight)]
     if conv.bias is not None:
         inputs.append(graph.weights("B", conv.bias))
     pad_h, pad_w = conv.padding
-    return graph.node(
-        "Conv",
-        inputs,
-        "conv",
+    attributes = dict(
         kernel_shape=list(conv.kernel_size),
         strides=list(conv.stride),
         pads=[pad_h, pad_w, pad_h, pad_w],
         dilations=list(conv.dilation),
         group=conv.groups,
     )
+    return inputs, attributes
+
+
+def _add_conv(graph: _Graph, conv: nn.Conv2d, x: str) -> str:
+    if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
+        raise NotImplementedError("Conv2d is exported with explicit zero padding only.")
+    inputs, attributes = _conv_inputs(graph, conv, x)
+    return graph.node("Conv", inputs, "conv", **attributes)
 
 
 def _add_conv_transpose(graph: _Graph, conv: nn.ConvTranspose2d, x: str) -> str:
     if conv.padding_mode != "zeros":
         raise NotImplementedError("ConvTranspose2d is exported with zero padding only.")
-    inputs = [x, graph.weights("W", conv.weight)]
-    if conv.bias is not None:
-        inputs.append(graph.weights("B", conv.bias))
-    pad_h, pad_w = conv.padding
+    inputs, attributes = _conv_inputs(graph, conv, x)
+    output_padding = list(conv.output_padding)
     return graph.node(
-        "ConvTranspose",
-        inputs,
-        "convtranspose",
-        kernel_shape=list(conv.kernel_size),
-        strides=list(conv.stride),
-        pads=[pad_h, pad_w, pad_h, pad_w],
-        output_padding=list(conv.output_padding),
-        dilations=list(conv.dilation),
-        group=conv.groups,
+        "ConvTranspose", inputs, "convtranspose", output_padding=output_padding, **attributes
     )
 
 
