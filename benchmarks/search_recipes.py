@@ -143,8 +143,9 @@ def _epochs(epochs_mnist, n_train):
 
 def _score(Z_train, y_train, Z_test, y_test, svc_rows):
     """Accuracy of bench_representations.py's three classifiers on the codes."""
-    from bench_representations import CLASSIFIERS
     from threadpoolctl import threadpool_limits
+
+    from bench_representations import CLASSIFIERS
 
     # the SVC on a fixed random subset, as bench_representations.py --svc-train-size
     rows = {"RBF SVC": np.random.default_rng(0).permutation(len(Z_train))[:svc_rows]}

@@ -126,7 +126,7 @@ AUTOGEN = DOCS / "_autogen"
 AUTOGEN.mkdir(exist_ok=True)
 
 #: public subpackages and modules, documented when importable
-SUBMODULES = ["skae.optim", "skae.datasets", "skae.study", "skae.plotting"]
+SUBMODULES = ["skae.optim", "skae.priors", "skae.datasets", "skae.study", "skae.plotting"]
 
 
 def _write(name, text):

@@ -18,7 +18,7 @@ _LAZY = {
     "KAutoencoderTransformer": "._k_autoencoder",
     "VAETransformer": "._vae",
 }
-_SUBPACKAGES = ("datasets", "optim", "plotting", "study")
+_SUBPACKAGES = ("datasets", "optim", "plotting", "priors", "study")
 
 __all__ = [
     "AutoencoderTransformer",

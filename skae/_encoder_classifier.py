@@ -249,22 +249,27 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     **Few labels.** As in :mod:`sklearn.semi_supervised`, a label of ``-1`` marks an
     unlabelled row (in numeric ``y``, or as the integer ``-1`` in an ``object`` array
     of, say, strings; an array of strings has no unlabelled rows). An unfitted
-    ``encoder`` is then fitted on every row, and the network on the labelled rows
-    only; with ``reconstruction_weight > 0`` the reconstruction of every row stays in
-    the loss while fine-tuning (each step also classifies a batch drawn from the
-    labelled rows). ``-1`` is never a class: ``classes_`` and :meth:`predict` hold
-    only the labels seen; ``y`` with no labelled row raises a ``ValueError``.
+    ``encoder`` is then fitted on every row (with the labels, where it can use them),
+    and the network on the labelled rows only; with ``reconstruction_weight > 0`` the
+    reconstruction of every row stays in the loss while fine-tuning (each step also
+    classifies a batch drawn from the labelled rows). ``-1`` is never a class:
+    ``classes_`` and :meth:`predict` hold only the labels seen; ``y`` with no
+    labelled row raises a ``ValueError``.
 
     Parameters
     ----------
     encoder : skae autoencoder or None, default=None
         A fitted autoencoder (anything with ``encoder_``, a torch module mapping inputs
         to codes, and ``n_features_in_``) whose encoder initialises the network, or an
-        unfitted one: a clone of it is then fitted on ``X`` (without labels) inside
-        :meth:`fit`, seeded from ``random_state`` if its own ``random_state`` is
-        ``None``. ``None`` starts from random weights. Cloning (as ``GridSearchCV``
-        does) unfits an autoencoder; wrap a fitted one in
-        :class:`sklearn.frozen.FrozenEstimator` to reuse it across fits.
+        unfitted one: a clone of it is then fitted on ``X`` and ``y`` (``-1`` rows
+        included) inside :meth:`fit`, seeded from ``random_state`` if its own
+        ``random_state`` is ``None``. Autoencoders that do not use labels ignore
+        ``y``; those that do learn from the labelled rows too: an
+        :class:`ITLAutoencoder` with a class-structured prior (semi-supervised
+        pre-training), an autoencoder with ``supervised_weight > 0``. ``None`` starts
+        from random weights. Cloning (as ``GridSearchCV`` does) unfits an autoencoder;
+        wrap a fitted one in :class:`sklearn.frozen.FrozenEstimator` to reuse it
+        across fits.
     freeze_encoder : bool, default=False
         Keep the encoder's weights fixed (bit-identical) and train only the head. The
         frozen encoder runs in evaluation mode, so ``dropout`` does not act inside it.
@@ -487,7 +492,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_, y_encoded, labelled = encode_partial_labels(y, type(self).__name__)
         random_state = check_random_state(self.random_state)
         # The autoencoder learns from every row, labelled or not.
-        self.autoencoder_ = self._fitted_autoencoder(X, random_state)
+        self.autoencoder_ = self._fitted_autoencoder(X, y, random_state)
         if self.reconstruction_weight > 0:
             self._labelled_rows = (X[labelled], y_encoded[labelled])
             try:
@@ -502,7 +507,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._fit_net(X[labelled], y_encoded[labelled])
         return self
 
-    def _fitted_autoencoder(self, X, random_state):
+    def _fitted_autoencoder(self, X, y, random_state):
         """The autoencoder to copy the encoder from: fitted here if it was not."""
         if self.encoder is None:
             return None
@@ -514,7 +519,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             if autoencoder.get_params().get("random_state", 0) is None:
                 seed = random_state.randint(np.iinfo(np.int32).max)
                 autoencoder.set_params(random_state=seed)
-            fitted = autoencoder.fit(X)
+            # y as the user gave it, -1 rows included: autoencoders that cannot use
+            # labels ignore it, the others pre-train semi-supervised.
+            fitted = autoencoder.fit(X, y)
         else:
             fitted = copy.deepcopy(self.encoder)
         if not isinstance(getattr(fitted, "encoder_", None), nn.Module):

@@ -283,7 +283,12 @@ class ITLAutoencoder(BaseAutoencoder):
     prior : str, array-like, callable or prior object, default='swiss_roll'
         'swiss_roll' (2-D), 'onehot' (``latent_dim`` classes), 'gaussian', 'uniform',
         'gaussian_mixture' (components on a circle), an array of prior samples
-        (rows are resampled), or a callable ``(n_samples, random_state) -> array``.
+        (rows are resampled), a callable ``(n_samples, random_state) -> array``, or a
+        prior object from :mod:`skae.priors`. For few labels, prefer
+        ``OneHotPrior(latent_dim, n_classes=k)``: a one-hot class part followed by
+        Gaussian style coordinates, so that reconstruction does not force the class
+        part to cluster by appearance (the class is then
+        ``classes_[transform(X)[:, :k].argmax(axis=1)]``).
     regularizer : {'csd', 'adversarial', 'csd+adversarial'}, default='csd'
         The penalty on the codes.
     lambda_ : float, default=1.0

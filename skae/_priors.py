@@ -165,30 +165,66 @@ class SwissRollPrior(BasePrior):
 
 
 class OneHotPrior(BasePrior):
-    """One-hot vectors: class ``k`` is the ``k``-th standard basis vector of ``R^dim``.
+    """One-hot class vectors, optionally followed by Gaussian "style" coordinates.
+
+    Class ``k`` is the ``k``-th standard basis vector in the first ``n_classes``
+    coordinates. With ``n_classes < dim``, the other ``dim - n_classes`` coordinates
+    are drawn from ``N(0, style_std^2)`` whatever the class: the code splits into a
+    class part and a continuous style part, the adversarial autoencoder's
+    semi-supervised layout (Makhzani et al. 2015). The style part carries what the
+    decoder needs besides the class (slant, stroke width), so reconstruction no
+    longer forces the class part to cluster images by appearance. The code's class
+    is then ``argmax`` over its first ``n_classes`` coordinates.
 
     Parameters
     ----------
     dim : int
-        Dimension, also the number of classes.
+        Dimension.
     noise_std : float, default=0.0
-        Standard deviation of isotropic Gaussian noise added to each vector.
+        Standard deviation of isotropic Gaussian noise added to the one-hot part.
+    n_classes : int or None, default=None
+        Number of classes, between 1 and ``dim``; None means ``dim`` (no style part).
+    style_std : float, default=1.0
+        Standard deviation of the style coordinates (unused when ``n_classes == dim``).
+
+    Examples
+    --------
+    >>> from skae.priors import OneHotPrior
+    >>> prior = OneHotPrior(4, n_classes=2)
+    >>> prior.sample(3, y=[0, 1, 1], random_state=0)[:, :2]
+    array([[1., 0.],
+           [0., 1.],
+           [0., 1.]], dtype=float32)
     """
 
-    def __init__(self, dim, noise_std=0.0):
+    def __init__(self, dim, noise_std=0.0, n_classes=None, style_std=1.0):
         self.dim = _check_int(dim, "dim", 1)
-        self.n_classes = self.dim
         self.noise_std = _check_nonneg(noise_std, "noise_std")
+        if n_classes is None:
+            n_classes = self.dim
+        self.n_classes = _check_int(n_classes, "n_classes", 1)
+        if self.n_classes > self.dim:
+            raise ValueError(
+                f"n_classes={self.n_classes} must be at most dim={self.dim}: the one-hot "
+                "part takes one coordinate per class."
+            )
+        self.style_std = _check_nonneg(style_std, "style_std", strict=True)
 
     def _sample(self, n_samples, classes, rng):
-        out = np.zeros((n_samples, self.dim))
+        out = np.zeros((n_samples, self.n_classes))
         out[np.arange(n_samples), classes] = 1.0
         if self.noise_std > 0:
             out += rng.normal(0.0, self.noise_std, size=out.shape)
-        return out
+        if self.n_classes == self.dim:
+            return out
+        style = rng.normal(0.0, self.style_std, size=(n_samples, self.dim - self.n_classes))
+        return np.hstack([out, style])
 
     def _repr_params(self):
-        return {"dim": self.dim, "noise_std": self.noise_std}
+        params = {"dim": self.dim, "noise_std": self.noise_std}
+        if self.n_classes < self.dim:
+            params.update(n_classes=self.n_classes, style_std=self.style_std)
+        return params
 
 
 class GaussianPrior(BasePrior):

@@ -106,6 +106,7 @@ def test_is_a_base_prior_with_repr(prior):
         (SwissRollPrior(), 10),
         (SwissRollPrior(n_classes=3), 3),
         (OneHotPrior(7), 7),
+        (OneHotPrior(7, n_classes=3), 3),
         (GaussianMixturePrior(n_components=6), 6),
         (GaussianPrior(2), None),
         (UniformPrior(2), None),
@@ -126,6 +127,26 @@ def test_onehot_conditional():
     noisy = OneHotPrior(6, noise_std=0.1).sample(200, y=y, random_state=0)
     np.testing.assert_array_equal(noisy.argmax(1), y)
     assert 0.05 < np.std(noisy - samples) < 0.15
+
+
+def test_onehot_style_part():
+    prior = OneHotPrior(6, n_classes=4, style_std=0.5)
+    assert prior.dim == 6 and prior.n_classes == 4
+    y = np.random.default_rng(0).integers(0, 4, 2000)
+    samples = prior.sample(2000, y=y, random_state=0)
+    assert samples.shape == (2000, 6)
+    np.testing.assert_array_equal(samples[:, :4], np.eye(4, dtype=np.float32)[y])
+    # The style coordinates ignore the class: N(0, 0.5^2) for every class.
+    style = samples[:, 4:]
+    assert abs(style.mean()) < 0.05 and 0.45 < style.std() < 0.55
+    for k in range(4):
+        assert abs(style[y == k].mean()) < 0.1
+    assert "n_classes=4" in repr(prior) and "style_std=0.5" in repr(prior)
+    # Without a style part, samples are those of before (same random stream).
+    np.testing.assert_array_equal(
+        OneHotPrior(4, n_classes=4).sample(50, random_state=1),
+        OneHotPrior(4).sample(50, random_state=1),
+    )
 
 
 def test_onehot_unconditional_classes_are_uniform():
@@ -238,6 +259,9 @@ def test_bad_n_samples(n_samples):
         (lambda: SwissRollPrior(n_classes=0), "n_classes"),
         (lambda: SwissRollPrior(noise=-1), "noise"),
         (lambda: OneHotPrior(0), "dim"),
+        (lambda: OneHotPrior(3, n_classes=4), "n_classes=4 must be at most dim=3"),
+        (lambda: OneHotPrior(3, n_classes=0), "n_classes"),
+        (lambda: OneHotPrior(3, n_classes=2, style_std=0), "style_std"),
         (lambda: GaussianPrior(2, std=0), "std"),
         (lambda: UniformPrior(2, low=1, high=1), "low < high"),
         (lambda: GaussianMixturePrior(dim=1), "dim"),
