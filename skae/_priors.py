@@ -79,7 +79,7 @@ class BasePrior:
             class-structured priors (``n_classes`` not None). None draws each
             sample's class uniformly.
         random_state : int, RandomState instance or None, default=None
-            Seed or generator, through :func:`sklearn.utils.check_random_state`.
+            Seed or generator, through scikit-learn's ``check_random_state``.
 
         Returns
         -------
@@ -393,6 +393,21 @@ class CallablePrior(BasePrior):
         return getattr(self.func, "__qualname__", None) or repr(self.func)
 
     def sample(self, n_samples, *, y=None, random_state=None) -> np.ndarray:
+        """Call the function for ``n_samples`` samples and check their shape.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of samples (>= 0).
+        y : ignored
+            The function's samples have no classes.
+        random_state : int, RandomState instance or None, default=None
+            Passed to the function as its second argument.
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, dim), dtype float32
+        """
         n_samples = _check_int(n_samples, "n_samples", 0)
         out = self._call(n_samples, random_state)
         if out.shape[1] != self.dim:
