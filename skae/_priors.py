@@ -171,10 +171,10 @@ class OneHotPrior(BasePrior):
     coordinates. With ``n_classes < dim``, the other ``dim - n_classes`` coordinates
     are drawn from ``N(0, style_std^2)`` whatever the class: the code splits into a
     class part and a continuous style part, the adversarial autoencoder's
-    semi-supervised layout (Makhzani et al. 2015). The style part carries what the
-    decoder needs besides the class (slant, stroke width), so reconstruction no
-    longer forces the class part to cluster images by appearance. The code's class
-    is then ``argmax`` over its first ``n_classes`` coordinates.
+    semi-supervised layout (Makhzani et al. 2015). The style part is room for what
+    the decoder needs besides the class, so that reconstruction need not push the
+    class part to cluster images by appearance. The code's class is then ``argmax``
+    over its first ``n_classes`` coordinates.
 
     Parameters
     ----------
