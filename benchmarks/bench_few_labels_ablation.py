@@ -28,7 +28,6 @@ Run: ``python benchmarks/bench_few_labels_ablation.py [--draws 1] [--quick]``.
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
@@ -37,7 +36,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from _common import default_data_home, machine_header, save_table
-from bench_semi_supervised import label_spreading, labelled_subset, svc
+from bench_semi_supervised import Clock, label_spreading, labelled_subset, svc
 from skae import AutoencoderTransformer, ITLAutoencoder
 from skae.datasets import load_split
 from skae.priors import OneHotPrior
@@ -56,11 +55,12 @@ SUPERVISED_WEIGHTS = (1.0, 0.1)
 
 
 def timed_fit(model, X, y):
-    start, cpu = time.perf_counter(), time.process_time()
+    """Wall and CPU seconds of ``model.fit(X, y)``."""
+    clock = Clock()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         model.fit(X, y)
-    return round(time.perf_counter() - start, 1), round(time.process_time() - cpu, 1)
+    return tuple(round(float(t), 1) for t in clock.stop())
 
 
 def main(argv=None):

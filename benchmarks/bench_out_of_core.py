@@ -51,6 +51,8 @@ MODEL = dict(
 #: schedule, 'auto' output and loss), as a user gets them
 DEFAULT_MODEL = dict(latent_dim=32, random_state=0)
 N_FEATURES = 784
+ROW_BYTES = N_FEATURES * 4
+MB = 2**20
 
 
 def _default_hidden_layer_sizes():
@@ -58,10 +60,6 @@ def _default_hidden_layer_sizes():
     from skae import AutoencoderTransformer
 
     return AutoencoderTransformer().hidden_layer_sizes
-
-
-ROW_BYTES = N_FEATURES * 4
-MB = 2**20
 
 
 # ----------------------------------------------------------------------------- data

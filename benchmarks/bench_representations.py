@@ -101,8 +101,9 @@ REPRESENTATIONS = {
     "ae-best": ("ae", BEST_RECIPE),
     # label-aware codes: the supervised term (a linear head on the code) with every label
     "ae-supervised": ("ae", {"supervised_weight": 1.0}),
-    # ... with masking noise (inputs corrupted in training, as augmentation for the
-    # head too) and three times the epochs: the recipe for the SVC target
+    # ... with masking noise (on the reconstruction's inputs; the head's batch of
+    # labelled rows stays clean) and three times the epochs: the recipe for the
+    # issue's SVC target
     "ae-supervised-masking": (
         "ae",
         {"supervised_weight": 1.0, "noise": "masking", "noise_level": 0.2, "max_epochs": 30},

@@ -386,13 +386,18 @@ def summary(frame):
 BASELINES = ("svc_labelled", "pca_svc")
 
 
+def is_skae(method) -> bool:
+    """Whether ``method`` is a skae pipeline (not scikit-learn alone)."""
+    return method.startswith(("ae_", "supervised", "encoder", "itl"))
+
+
 def verdict(frame):
     """Per skae method and setting: on how many draws it beats both baselines.
 
     A draw counts when the method's test error is below the better baseline's on that
     same draw; ``margin`` is the mean of (better baseline - method) in points.
     """
-    skae_methods = [m for m in METHODS if m.startswith(("ae_", "supervised", "encoder", "itl"))]
+    skae_methods = [m for m in METHODS if is_skae(m)]
     rows = []
     for (dataset, n_labels), part in frame.groupby(["dataset", "n_labels"], sort=False):
         errors = part.pivot_table(index="draw", columns="method", values="test_error")
@@ -410,9 +415,10 @@ def verdict(frame):
                     "margin (points)": round(100 * float(diff.mean()), 2),
                 }
             )
-    table = pd.DataFrame(rows)
-    order = {"mnist": 0, "kmnist": 1}
-    return table.sort_values("dataset", key=lambda c: c.map(order), kind="stable")
+    table = pd.DataFrame(
+        rows, columns=["dataset", "labels", "method", "draws won", "margin (points)"]
+    )
+    return table.sort_values("dataset", key=_dataset_order, kind="stable")
 
 
 def _dataset_order(column):
@@ -449,7 +455,7 @@ def plot(frame, path):
         for method in [m for m in METHODS if m in set(sub.method)]:
             g = sub[sub.method == method].groupby("n_labels").test_error
             mean, std = 100 * g.mean(), 100 * g.std().fillna(0)
-            style = "-" if method.startswith(("ae_", "supervised", "encoder", "itl")) else "--"
+            style = "-" if is_skae(method) else "--"
             color = palette[METHODS.index(method)]
             ax.errorbar(
                 mean.index, mean, yerr=std, marker="o", ms=3, ls=style, color=color, label=method
