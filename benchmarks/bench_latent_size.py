@@ -3,12 +3,15 @@
 Representations, side by side at latent sizes 2, 4, 8, 16, 32 and 64:
 
 * ``pca``: PCA with that many components (the linear baseline);
+* ``ae-default``: ``AutoencoderTransformer(latent_dim=m)`` with every other parameter
+  at skae's default (784-1024-256-m ReLU, Adam with a cosine schedule,
+  ``max_epochs='auto'``: 60 epochs of 10,000 images), what a user gets;
 * ``kae1``: a single ReLU autoencoder 784-256-m (mirrored decoder);
 * ``kae3``, ``kae5``: k-ensembles of such autoencoders (k = 3, 5; each member has an
   m-unit code and its own seed; the codes are concatenated, so the classifiers see
   k x m features, column ``n_codes``).
 
-The autoencoders are trained full batch with resilient backpropagation
+The study's autoencoders (``kae<k>``) are trained full batch with resilient backpropagation
 (``optimizer='rprop'``: :class:`skae.optim.RProp`, iRprop+, initial step 0.01). On each
 code three scikit-learn classifiers are trained: a sigmoid MLP (one hidden layer of
 100 logistic units), logistic regression and an RBF SVC (all after a StandardScaler).
@@ -38,7 +41,7 @@ from _common import RESULTS, default_data_home, machine_header, save_table
 from skae.study import load_predictions, run_study
 
 LATENT_SIZES = (2, 4, 8, 16, 32, 64)
-REPRESENTATIONS = ("pca", "kae1", "kae3", "kae5")
+REPRESENTATIONS = ("pca", "ae-default", "kae1", "kae3", "kae5")
 CLASSIFIERS = ("mlp-sigmoid", "logreg", "svc")
 HIDDEN = (256,)
 RPROP_STEP = 0.01
@@ -176,9 +179,11 @@ def main(argv=None):
     minutes = (time.perf_counter() - start) / 60
     config = pd.read_json(folder / "study.json", typ="series")
     header = machine_header(
-        f"{config['protocol']}. Autoencoders 784-{HIDDEN[0]}-m (mirrored decoder, ReLU, "
-        f"sigmoid output, MSE), full-batch RProp (iRprop+, initial step {RPROP_STEP}) for "
-        f"{epochs} epochs; kae<k>: k such autoencoders, codes concatenated (n_codes = k x m); "
+        f"{config['protocol']}. ae-default: AutoencoderTransformer(latent_dim=m), every "
+        "other parameter at skae's default. kae<k>: autoencoders "
+        f"784-{HIDDEN[0]}-m (mirrored decoder, ReLU, sigmoid output, loss 'auto': binary "
+        f"cross-entropy), full-batch RProp (iRprop+, initial step {RPROP_STEP}) for "
+        f"{epochs} epochs, k of them, codes concatenated (n_codes = k x m); "
         f"classifiers after a StandardScaler; seed {args.seed}; n_jobs={args.n_jobs}, "
         f"1 torch thread per fit; wall time {minutes:.1f} min (this run; rows resumed from "
         "an earlier run are not timed again)",

@@ -502,8 +502,8 @@ def main(argv=None):
         "--max-epochs",
         type=int,
         default=20,
-        help="epochs of the shared autoencoder (networks fitted per draw: half; "
-        "EncoderClassifier's fine-tuning: a sixth)",
+        help="epochs of the shared autoencoder and of the networks fitted per draw "
+        "(EncoderClassifier's fine-tuning: a sixth)",
     )
     parser.add_argument(
         "--n-train",

@@ -16,8 +16,10 @@ Beside the codes, two other searches run in the same pool:
 * ``anchor``: 784-1000-500-250-30 trained longer (``ANCHOR_EPOCHS``), test squared
   reconstruction error per image, the figure of Hinton & Salakhutdinov (2006);
 * ``few-labels``: an autoencoder's codes of all 60,000 MNIST training images with
-  100 or 1,000 labels (balanced, three draws), then ``LabelSpreading`` (kNN kernel)
-  and an SVC on the labelled codes; test error on the 10,000 test images.
+  100 or 1,000 labels (balanced, three draws), then ``LabelSpreading`` (kNN kernel;
+  its own predictions, or a 10-NN fitted on its labels of every training code), the
+  same on a UMAP embedding of the codes (with umap-learn), and an SVC on the labelled
+  codes; test error on the 10,000 test images.
 
 Fits use CUDA when it is there (``--device``), else the CPU with one thread per worker;
 ``fit_seconds`` is the device's, and ``cost`` (parameters x training rows seen,
@@ -237,12 +239,51 @@ def anchor_task(epochs, seed, opts):
     ]
 
 
+#: label spreading on the codes: name -> (kNN kernel's n_neighbors, alpha, then 10-NN).
+#: With "then 10-NN", a KNeighborsClassifier(10) fitted on spreading's labels of every
+#: training code (``transduction_``) predicts the test images, instead of spreading's
+#: own ``predict``.
+SPREADING = {
+    "ls-knn10-a0.2": (10, 0.2, False),
+    "ls-knn30-a0.8": (30, 0.8, False),
+    "ls-knn30-a0.8-10nn": (30, 0.8, True),
+}
+#: the same on a 10-dimensional UMAP embedding of the codes (umap-learn, the ``compare``
+#: extra; skipped without it)
+UMAP_SPREADING = {
+    "umap-ls-knn30-a0.8": (30, 0.8, False),
+    "umap-ls-knn30-a0.99": (30, 0.99, False),
+}
+
+
+def spread(Z_train, y_partial, Z_test, n_neighbors, alpha, then_knn):
+    """Test predictions of label spreading on the codes (optionally then a 10-NN)."""
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.semi_supervised import LabelSpreading
+
+    model = LabelSpreading(kernel="knn", n_neighbors=n_neighbors, alpha=alpha, max_iter=100)
+    model.fit(Z_train, y_partial)
+    if not then_knn:
+        return model.predict(Z_test)
+    return KNeighborsClassifier(10).fit(Z_train, model.transduction_).predict(Z_test)
+
+
+def umap_embedding(Z_train, Z_test):
+    """UMAP(10) of the codes, fitted on the training codes; None without umap-learn."""
+    try:
+        import umap
+    except ImportError:
+        print("umap-learn is not installed: the umap-* few-labels methods are skipped")
+        return None
+    reducer = umap.UMAP(n_components=10, n_neighbors=15, min_dist=0.0, random_state=0)
+    return reducer.fit_transform(Z_train), reducer.transform(Z_test)
+
+
 def few_labels_task(name, params, epochs, opts):
     """One autoencoder on every MNIST training image; label spreading on its codes."""
     _setup(opts["device"])
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from sklearn.semi_supervised import LabelSpreading
     from sklearn.svm import SVC
     from threadpoolctl import threadpool_limits
 
@@ -261,7 +302,34 @@ def few_labels_task(name, params, epochs, opts):
     Z_train, Z_test = model.transform(data.X_train), model.transform(data.X_test)
     scaler = StandardScaler().fit(Z_train)
     Z_train, Z_test = scaler.transform(Z_train), scaler.transform(Z_test)
+    # every method's inputs and the seconds they took before the labels are used
+    inputs = {method: (Z_train, Z_test, setting, 0.0) for method, setting in SPREADING.items()}
+    if opts.get("umap", True):
+        start = time.perf_counter()
+        with threadpool_limits(1):
+            embedded = umap_embedding(Z_train, Z_test)
+        if embedded is not None:
+            umap_seconds = time.perf_counter() - start
+            inputs |= {
+                method: (*embedded, setting, umap_seconds)
+                for method, setting in UMAP_SPREADING.items()
+            }
     rows = []
+
+    def row(method, n_labels, draw, error, seconds):
+        return {
+            "part": "few-labels",
+            "dataset": "mnist",
+            "candidate": f"{name} + {method}",
+            "latent_dim": params.get("latent_dim"),
+            "n_labels": n_labels,
+            "draw": draw,
+            "test_error": error,
+            "fit_seconds": seconds,
+            "ae_fit_cpu_seconds": fit_cpu_seconds,
+            "device": opts["device"],
+        }
+
     for n_labels in (100, 1000):
         for draw in range(3):
             rng = np.random.default_rng(draw)
@@ -273,46 +341,15 @@ def few_labels_task(name, params, epochs, opts):
             )
             y = np.full(len(Z_train), -1)
             y[labelled] = data.y_train[labelled]
-            methods = {
-                f"ls-knn{k}-a{a}": LabelSpreading(
-                    kernel="knn", n_neighbors=k, alpha=a, max_iter=100
-                )
-                for k, a in ((10, 0.2), (30, 0.8))
-            }
             with threadpool_limits(1):
-                for method, model_ in methods.items():
+                for method, (A, B, setting, before) in inputs.items():
                     t = time.perf_counter()
-                    model_.fit(Z_train, y)
-                    err = 1 - model_.score(Z_test, data.y_test)
-                    rows.append(
-                        {
-                            "part": "few-labels",
-                            "dataset": "mnist",
-                            "candidate": f"{name} + {method}",
-                            "latent_dim": params.get("latent_dim"),
-                            "n_labels": n_labels,
-                            "draw": draw,
-                            "test_error": err,
-                            "fit_seconds": fit_seconds + time.perf_counter() - t,
-                            "ae_fit_cpu_seconds": fit_cpu_seconds,
-                            "device": opts["device"],
-                        }
-                    )
+                    error = float(np.mean(spread(A, y, B, *setting) != data.y_test))
+                    seconds = fit_seconds + before + time.perf_counter() - t
+                    rows.append(row(method, n_labels, draw, error, seconds))
                 svc = make_pipeline(StandardScaler(), SVC()).fit(Z_train[labelled], y[labelled])
-                rows.append(
-                    {
-                        "part": "few-labels",
-                        "dataset": "mnist",
-                        "candidate": f"{name} + svc",
-                        "latent_dim": params.get("latent_dim"),
-                        "n_labels": n_labels,
-                        "draw": draw,
-                        "test_error": 1 - svc.score(Z_test, data.y_test),
-                        "fit_seconds": fit_seconds,
-                        "ae_fit_cpu_seconds": fit_cpu_seconds,
-                        "device": opts["device"],
-                    }
-                )
+                error = 1 - svc.score(Z_test, data.y_test)
+                rows.append(row("svc", n_labels, draw, error, fit_seconds))
     return rows
 
 

@@ -779,6 +779,14 @@ class BaseAutoencoder(
         """The trained torch decoder."""
         return self.net_.module_.decoder
 
+    def _code_encoder(self) -> torch.nn.Module:
+        """A torch module from inputs to the codes ``transform`` returns.
+
+        :class:`skae.EncoderClassifier` starts its network from a copy of it. It is
+        ``encoder_`` itself unless the encoder's output is more than the code.
+        """
+        return self.encoder_
+
     def transform(self, X):
         """Encode ``X``.
 

@@ -237,7 +237,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     The network is ``encoder -> activation -> head -> softmax``. The encoder is the
     whole encoder of a fitted skae autoencoder (its ``encoder_`` module, up to and
-    including the code layer), copied: the autoencoder is never modified. An
+    including the code layer; for a :class:`VAETransformer`, up to the posterior
+    means, the codes of ``transform``, without the log-variances), copied: the
+    autoencoder is never modified. An
     autoencoder with ``latent_dim=200, hidden_layer_sizes=()`` thus gives the
     784-200-10 network of the transfer studies. With ``freeze_encoder=True`` only the
     head is trained (Case I); with ``False`` everything is fine-tuned (Case II). With
@@ -567,7 +569,11 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             encoder = make_mlp([n_features, *sizes], activation, last_activation=False)
             n_codes = sizes[-1]
         else:
-            encoder = copy.deepcopy(self.autoencoder_.encoder_).float().cpu()
+            # skae autoencoders say which module gives their codes (a VAE's encoder
+            # also outputs log-variances); other autoencoders give their encoder_.
+            code_encoder = getattr(self.autoencoder_, "_code_encoder", None)
+            source = code_encoder() if callable(code_encoder) else self.autoencoder_.encoder_
+            encoder = copy.deepcopy(source).float().cpu()
             with torch.no_grad():
                 n_codes = encoder.eval()(torch.zeros(1, n_features)).shape[1]
             encoder.train()

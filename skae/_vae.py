@@ -377,6 +377,23 @@ class VAETransformer(BaseAutoencoder):
         self.n_threads = n_threads
 
     # ------------------------------------------------------------------ use
+    def _code_encoder(self) -> nn.Module:
+        """The encoder up to the posterior means, the codes of ``transform_mode='mean'``.
+
+        ``encoder_`` ends in one linear layer to the means and the log-variances; this
+        copy of that layer keeps the means' rows, so that a classifier started from the
+        encoder sees the codes and not the variances.
+        """
+        check_is_fitted(self, "net_")
+        *body, last = self.encoder_
+        means = nn.Linear(last.in_features, self.latent_dim, bias=last.bias is not None)
+        means.to(device=last.weight.device, dtype=last.weight.dtype)
+        with torch.no_grad():
+            means.weight.copy_(last.weight[: self.latent_dim])
+            if last.bias is not None:
+                means.bias.copy_(last.bias[: self.latent_dim])
+        return nn.Sequential(*body, means)
+
     def transform(self, X):
         """Encode ``X`` according to ``transform_mode``.
 

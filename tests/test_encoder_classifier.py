@@ -14,7 +14,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from torch import nn
 
-from skae import AutoencoderTransformer, EncoderClassifier, per_class_reconstruction_error
+from skae import (
+    AutoencoderTransformer,
+    EncoderClassifier,
+    VAETransformer,
+    per_class_reconstruction_error,
+)
 
 from .conftest import requires_cuda
 
@@ -279,6 +284,31 @@ def test_frozen_estimator_is_reused_not_refitted(data, autoencoder):
     clf.set_params(freeze_encoder=True, max_epochs=1).fit(X_train, y_train)
     for got, start in zip(_weights(clf.encoder_), _weights(autoencoder.encoder_), strict=True):
         assert torch.equal(got, start)
+
+
+@pytest.mark.parametrize("architecture", ["dense", "conv"])
+def test_vae_encoder_starts_from_the_posterior_means(data, architecture):
+    """A VAE's encoder_ also outputs log-variances: the classifier sees only the codes
+    that transform gives, and reconstruction through the VAE's decoder works."""
+    X_train, X_test, y_train, _ = data
+    vae = VAETransformer(
+        latent_dim=4,
+        hidden_layer_sizes=(32,),
+        architecture=architecture,
+        conv_channels=(8,),
+        max_epochs=2,
+        random_state=0,
+    ).fit(X_train)
+    frozen = EncoderClassifier(encoder=vae, freeze_encoder=True, **CLF_PARAMS)
+    frozen.set_params(max_epochs=1).fit(X_train, y_train)
+    with torch.no_grad():
+        codes = frozen.encoder_(torch.as_tensor(X_test, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(codes, vae.transform(X_test), atol=1e-6)
+    assert frozen.head_[1].in_features == 4  # the activation, then the first layer
+    y_partial = np.where(np.arange(len(y_train)) % 5 == 0, y_train, -1)
+    with_recon = EncoderClassifier(encoder=vae, reconstruction_weight=1.0, **CLF_PARAMS)
+    with_recon.set_params(max_epochs=1).fit(X_train, y_partial)
+    assert np.isfinite(with_recon.history_["train_recon"]).all()
 
 
 def test_input_size_mismatch_raises(autoencoder):

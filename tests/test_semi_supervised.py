@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from sklearn.svm import SVC
 
@@ -284,6 +287,22 @@ def test_pipeline_with_label_spreading(few_labels):
     alone = make_pipeline(_autoencoder(), LabelSpreading(kernel="knn", n_neighbors=10))
     alone.fit(X_train[lab], y_train[lab])
     assert np.mean(pred == y_test) > np.mean(alone.predict(X_test) == y_test) + 0.1
+
+
+def test_spread_then_knn_recipe(few_labels):
+    """The few-labels page's recipe: spread the labels over the codes of every training
+    image, then a kNN on all of them; FrozenEstimator keeps the fitted codes."""
+    X_train, X_test, _, y_test, y_partial, _ = few_labels
+    codes = make_pipeline(_autoencoder(), StandardScaler()).fit(X_train)
+    spread = LabelSpreading(kernel="knn", n_neighbors=30, alpha=0.8, max_iter=100)
+    spread.fit(codes.transform(X_train), y_partial)
+    assert -1 not in spread.transduction_
+    clf = make_pipeline(FrozenEstimator(codes), KNeighborsClassifier(10))
+    clf.fit(X_train, spread.transduction_)
+    np.testing.assert_array_equal(clf[0].transform(X_test), codes.transform(X_test))
+    pred = clf.predict(X_test)
+    assert -1 not in pred
+    assert np.mean(pred == y_test) > 0.8
 
 
 def test_autoencoder_ignores_labels_without_supervised_term(few_labels):
