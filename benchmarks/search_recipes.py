@@ -304,16 +304,14 @@ def few_labels_task(name, params, epochs, opts):
     Z_train, Z_test = scaler.transform(Z_train), scaler.transform(Z_test)
     # every method's inputs and the seconds they took before the labels are used
     inputs = {method: (Z_train, Z_test, setting, 0.0) for method, setting in SPREADING.items()}
-    if opts.get("umap", True):
-        start = time.perf_counter()
-        with threadpool_limits(1):
-            embedded = umap_embedding(Z_train, Z_test)
-        if embedded is not None:
-            umap_seconds = time.perf_counter() - start
-            inputs |= {
-                method: (*embedded, setting, umap_seconds)
-                for method, setting in UMAP_SPREADING.items()
-            }
+    start = time.perf_counter()
+    with threadpool_limits(1):
+        embedded = umap_embedding(Z_train, Z_test)
+    if embedded is not None:
+        umap_seconds = time.perf_counter() - start
+        inputs |= {
+            method: (*embedded, setting, umap_seconds) for method, setting in UMAP_SPREADING.items()
+        }
     rows = []
 
     def row(method, n_labels, draw, error, seconds):
