@@ -13,8 +13,11 @@ classifiers) and fits them with 2 and 8 units and with seeds 1 and 2. The protoc
 
 Beside the codes, two other searches run in the same pool:
 
-* ``anchor``: 784-1000-500-250-30 trained longer (``ANCHOR_EPOCHS``), test squared
-  reconstruction error per image, the figure of Hinton & Salakhutdinov (2006);
+* ``anchor``: 784-1000-500-250-30 trained longer (``ANCHOR_RECIPES``), test squared
+  reconstruction error per image, the figure of Hinton & Salakhutdinov (2006); with
+  ``--anchor-curves PATH`` each fit appends its test (and first-10,000-training-image)
+  error every ``ANCHOR_CURVE_EVERY`` epochs to PATH, so that a run stopped early keeps
+  its curve;
 * ``few-labels``: an autoencoder's codes of all 60,000 MNIST training images with
   100 or 1,000 labels (balanced, three draws), then ``LabelSpreading`` (kNN kernel;
   its own predictions, or a 10-NN fitted on its labels of every training code), the
@@ -101,7 +104,25 @@ CANDIDATES = {
     "wide1024-tanh": ({"hidden_layer_sizes": (1024,), "activation": "tanh"}, DEFAULT_EPOCHS),
 }
 
-ANCHOR_EPOCHS = (100, 250)
+#: 784-1000-500-250-30 with skae's defaults otherwise (BCE, sigmoid output, linear code,
+#: Adam 1e-3, cosine over the epochs): name -> (parameters, epochs). The first two are
+#: the first search's (batches of 256); the others ask whether smaller batches, ELU or
+#: a weight penalty bring the test error to Hinton & Salakhutdinov's 3.00
+ANCHOR_RECIPES = {
+    "100ep": ({}, 100),
+    "250ep": ({}, 250),
+    "b64-60ep": ({"batch_size": 64}, 60),
+    "b64-elu-60ep": ({"batch_size": 64, "activation": "elu"}, 60),
+    "b128-120ep": ({"batch_size": 128}, 120),
+    "b32-30ep": ({"batch_size": 32}, 30),
+    "b64-lr3e-4-60ep": ({"batch_size": 64, "lr": 3e-4}, 60),
+    "b64-wd1e-5-60ep": ({"batch_size": 64, "weight_decay": 1e-5}, 60),
+    # second round, after ELU in batches of 64 reached 2.73
+    "b64-elu-30ep": ({"batch_size": 64, "activation": "elu"}, 30),
+    "b128-elu-120ep": ({"batch_size": 128, "activation": "elu"}, 120),
+    "b32-elu-30ep": ({"batch_size": 32, "activation": "elu"}, 30),
+}
+ANCHOR_CURVE_EVERY = 5
 FEW_LABELS_CODES = {
     "default-16": ({"latent_dim": 16}, None),  # skae's defaults (max_epochs='auto')
     "1000-500-250-16-60ep": ({"hidden_layer_sizes": (1000, 500, 250), "latent_dim": 16}, 60),
@@ -207,34 +228,86 @@ def codes_task(dataset, name, params, epochs_mnist, latent_dim, seed, opts):
     ]
 
 
-def anchor_task(epochs, seed, opts):
+def _anchor_name(recipe, epochs):
+    # the first search's rows are named so; keep them comparable
+    params, _ = ANCHOR_RECIPES[recipe]
+    extra = " ".join(f"{k}={v}" for k, v in params.items())
+    return f"784-1000-500-250-30 adam bce cosine {epochs}ep" + (f" {extra}" if extra else "")
+
+
+def _squared_error(model, X):
+    recon = model.inverse_transform(model.transform(X))
+    return float(((recon - X) ** 2).sum(axis=1).mean())
+
+
+def anchor_task(recipe, seed, opts):
     """784-1000-500-250-30, BCE, cosine: test squared error per image."""
     _setup(opts["device"])
+    from skorch.callbacks import Callback
+
     from skae import AutoencoderTransformer
 
     data = _data("mnist", opts["data_home"], opts["quick"])
+    params, epochs = ANCHOR_RECIPES[recipe]
+    epochs = 2 if opts["quick"] else epochs
+    name = _anchor_name(recipe, epochs)
+    curves = opts.get("anchor_curves")
     start = time.perf_counter()
+
+    class Curve(Callback):
+        # the estimator is not fitted until fit returns: score through its net
+        def on_epoch_end(self, net, **kwargs):
+            epoch = len(net.history)
+            if curves is None or (epoch % ANCHOR_CURVE_EVERY and epoch != epochs):
+                return
+            import torch
+
+            module, errors = net.module_, {}
+            module.eval()
+            with torch.inference_mode():
+                for part, X in (("test", data.X_test), ("train", data.X_train[:10000])):
+                    x = torch.as_tensor(X, dtype=torch.float32, device=net.device)
+                    recon = module.decode(module.encode(x))
+                    errors[part] = float(((recon - x) ** 2).sum(dim=1).mean())
+            module.train()
+            row = {
+                "candidate": name,
+                "recipe": recipe,
+                "seed": seed,
+                "epoch": epoch,
+                "epochs": epochs,
+                "test_error": errors["test"],
+                "train_error": errors["train"],
+                "seconds": time.perf_counter() - start,
+                "device": opts["device"],
+            }
+            header = not Path(curves).exists()
+            pd.DataFrame([row]).to_csv(curves, mode="a", header=header, index=False)
+
     model = AutoencoderTransformer(
         hidden_layer_sizes=(1000, 500, 250),
         latent_dim=30,
         max_epochs=epochs,
         random_state=seed,
         device=opts["device"],
+        callbacks=[("anchor_curve", Curve())],
+        **params,
     ).fit(data.X_train)
     fit_seconds = time.perf_counter() - start
-    recon = model.inverse_transform(model.transform(data.X_test))
-    error = float(((recon - data.X_test) ** 2).sum(axis=1).mean())
     return [
         {
             "part": "anchor",
             "dataset": "mnist",
-            "candidate": f"784-1000-500-250-30 adam bce cosine {epochs}ep",
+            "candidate": name,
             "latent_dim": 30,
             "seed": seed,
             "epochs": epochs,
-            "recon_error_per_image": error,
+            "batch_size": params.get("batch_size", 256),
+            "recon_error_per_image": _squared_error(model, data.X_test),
+            "train_recon_error_per_image": _squared_error(model, data.X_train[:10000]),
             "fit_seconds": fit_seconds,
             "device": opts["device"],
+            "params": repr(params),
         }
     ]
 
@@ -363,6 +436,60 @@ def worst_margins(frame):
     return pd.Series(margins).sort_values(ascending=False)
 
 
+def anchor_summary(anchor):
+    """One row per anchor recipe: test (and training) error, mean ± std over seeds."""
+    anchor = anchor.copy()
+    if "train_recon_error_per_image" not in anchor:
+        anchor["train_recon_error_per_image"] = np.nan
+    stats = anchor.groupby("candidate", sort=False).agg(
+        seeds=("seed", "nunique"),
+        test=("recon_error_per_image", "mean"),
+        test_std=("recon_error_per_image", "std"),
+        train=("train_recon_error_per_image", "mean"),
+        fit_seconds=("fit_seconds", "mean"),
+        device=("device", "first"),
+    )
+    stats = stats.sort_values("test")
+
+    def cell(mean, std):
+        return f"{mean:.3f}" + (f" ± {std:.3f}" if std == std else "")
+
+    return pd.DataFrame(
+        {
+            "recipe": stats.index,
+            "seeds": stats["seeds"].to_numpy(),
+            "test error": [cell(m, s) for m, s in zip(stats["test"], stats["test_std"])],
+            "train error (first 10,000)": stats["train"].round(3).to_numpy(),
+            "fit seconds (device, shared)": stats["fit_seconds"].round(0).to_numpy(),
+            "device": stats["device"].to_numpy(),
+        }
+    )
+
+
+def plot_anchor_curves(curves, path):
+    """Test and training error against epochs, one line per recipe (seed 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = curves[curves["seed"] == 0]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for recipe, group in curves.groupby("recipe"):
+        group = group.sort_values("epoch")
+        for ax, column in zip(axes, ("test_error", "train_error")):
+            ax.plot(group["epoch"], group[column], marker=".", label=recipe)
+    for ax, title in zip(axes, ("test images", "first 10,000 training images")):
+        ax.axhline(3.0, color="k", ls="--", lw=0.8, label="RBM pre-training (published)")
+        ax.set(title=title, xlabel="epoch", yscale="log")
+    axes[0].set_ylabel("squared error per image")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("784-1000-500-250-30 on MNIST (60,000 images), seed 0")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def report(paths, note):
     """Merge search CSVs into ``results/recipe_search.{csv,md}``."""
     frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
@@ -407,11 +534,17 @@ def report(paths, note):
     ]
     anchor = frame[frame["part"] == "anchor"]
     if len(anchor):
-        cols = ["candidate", "epochs", "recon_error_per_image", "fit_seconds"]
         parts += [
             "## Anchor: 784-1000-500-250-30, test squared error per image",
-            anchor[cols].to_markdown(index=False, floatfmt=".3f"),
+            anchor_summary(anchor).to_markdown(index=False),
         ]
+        curves = results / "recipe_search_anchor_curves.csv"
+        if curves.exists():
+            plot_anchor_curves(pd.read_csv(curves), results / "recipe_search_anchor_curves.png")
+            parts.append(
+                "Curves (test and training error every few epochs, seed 0): "
+                "`recipe_search_anchor_curves.csv`, `recipe_search_anchor_curves.png`."
+            )
     few = frame[frame["part"] == "few-labels"]
     if len(few):
         few = few.assign(
@@ -455,6 +588,11 @@ def main():
     parser.add_argument(
         "--few-labels-codes", nargs="+", default=list(FEW_LABELS_CODES), choices=FEW_LABELS_CODES
     )
+    parser.add_argument(
+        "--anchors", nargs="+", default=["b64-60ep"], choices=ANCHOR_RECIPES, help="anchor recipes"
+    )
+    parser.add_argument("--anchor-seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--anchor-curves", default=None, help="CSV for the anchors' curves")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--report", nargs="+", default=None, help="merge these CSVs; no fits")
     parser.add_argument("--machine-note", default="")
@@ -470,6 +608,7 @@ def main():
         "data_home": args.data_home,
         "quick": args.quick,
         "svc_rows": args.svc_rows,
+        "anchor_curves": args.anchor_curves,
     }
     out = Path(
         args.output
@@ -488,12 +627,16 @@ def main():
                 flush=True,
             )
 
-    anchor_epochs = (2,) if args.quick else ANCHOR_EPOCHS
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
         pending = set()
         # the longest first: the anchors and the few-label codes
         if "anchor" not in args.skip:
-            pending |= {pool.submit(anchor_task, e, 0, opts) for e in anchor_epochs}
+            anchors = args.anchors[:1] if args.quick else args.anchors
+            pending |= {
+                pool.submit(anchor_task, recipe, seed, opts)
+                for recipe in anchors
+                for seed in args.anchor_seeds
+            }
         if "few-labels" not in args.skip:
             for name in args.few_labels_codes:
                 params, epochs = FEW_LABELS_CODES[name]
