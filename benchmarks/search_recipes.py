@@ -31,7 +31,8 @@ relative to the default) is what predicts a CPU fit's time. Rows are appended to
 
 Run: ``python benchmarks/search_recipes.py [--workers 8] [--device cuda] [--quick]``;
 ``--report run1.csv run2.csv --machine-note "..."`` merges runs into
-``results/recipe_search.{csv,md}`` without fitting. Candidate ``default`` is the
+``results/recipe_search.{csv,md}`` without fitting (``--report-curves`` merges anchor
+curves into ``results/recipe_search_anchor_curves.{csv,png}``). Candidate ``default`` is the
 default of the time of the search (784-512-256-128, ReLU, 15 epochs); the default
 that came out of it is ``1024-256`` (10 epochs): the best three at 32 units
 (``wide1024-elu``, ``wide1024-mask0.2``, one layer) lost most of their lead at 2
@@ -490,10 +491,15 @@ def plot_anchor_curves(curves, path):
     plt.close(fig)
 
 
-def report(paths, note):
-    """Merge search CSVs into ``results/recipe_search.{csv,md}``."""
+def report(paths, note, curve_paths=()):
+    """Merge search CSVs into ``results/recipe_search.{csv,md}`` (and anchor curves)."""
     frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
     results = Path(__file__).parent / "results"
+    if curve_paths:
+        curves = pd.concat([pd.read_csv(p) for p in curve_paths], ignore_index=True)
+        # the first anchor run's curves had no seed column: it was seed 0
+        curves["seed"] = curves["seed"].fillna(0).astype(int) if "seed" in curves else 0
+        curves.to_csv(results / "recipe_search_anchor_curves.csv", index=False)
     frame.to_csv(results / "recipe_search.csv", index=False)
     codes = frame[frame["part"] == "codes"].copy()
     # work that a CPU fit's time follows: parameters x training rows seen
@@ -595,10 +601,13 @@ def main():
     parser.add_argument("--anchor-curves", default=None, help="CSV for the anchors' curves")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--report", nargs="+", default=None, help="merge these CSVs; no fits")
+    parser.add_argument(
+        "--report-curves", nargs="+", default=(), help="with --report: anchor curve CSVs"
+    )
     parser.add_argument("--machine-note", default="")
     args = parser.parse_args()
     if args.report:
-        report(args.report, args.machine_note)
+        report(args.report, args.machine_note, args.report_curves)
         return
     import torch
 
