@@ -227,7 +227,7 @@ def run_method(method, ctx):
             lr=1e-3,
             batch_size=128,
             # Few epochs: each one is a pass over every row, labelled or not.
-            max_epochs=max(1, args.max_epochs // 6),
+            max_epochs=args.finetune_epochs or max(1, args.max_epochs // 6),
             random_state=ctx.seed,
         )
         pred = clf.fit(d.X_train, yp).predict(d.X_test)
@@ -264,6 +264,7 @@ def fit_itl(ctx):
         loss="bce",
         batch_size=128,
         max_epochs=ctx.args.max_epochs,
+        lambda_=ctx.args.itl_lambda,
         random_state=ctx.seed,
     ).fit(ctx.data.X_train, ctx.y_partial)
     return itl, itl.transform(ctx.data.X_train), itl.transform(ctx.data.X_test)
@@ -530,6 +531,18 @@ def main(argv=None):
         default=0.1,
         help="weight of the supervised term (with 100 MNIST labels, 1.0 gave worse codes "
         "than 0.1: bench_few_labels_ablation.py)",
+    )
+    parser.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=None,
+        help="EncoderClassifier's fine-tuning epochs (default: a sixth of --max-epochs)",
+    )
+    parser.add_argument(
+        "--itl-lambda",
+        type=float,
+        default=1.0,
+        help="weight of the ITL autoencoder's divergence term (its lambda_)",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
