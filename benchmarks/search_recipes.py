@@ -17,7 +17,7 @@ Beside the codes, two other searches run in the same pool:
   reconstruction error per image, the figure of Hinton & Salakhutdinov (2006); with
   ``--anchor-curves PATH`` each fit appends its test (and first-10,000-training-image)
   error every ``ANCHOR_CURVE_EVERY`` epochs to PATH, so that a run stopped early keeps
-  its curve;
+  its curve (its ``fit_seconds`` then include those evaluations);
 * ``few-labels``: an autoencoder's codes of all 60,000 MNIST training images with
   100 or 1,000 labels (balanced, three draws), then ``LabelSpreading`` (kNN kernel;
   its own predictions, or a 10-NN fitted on its labels of every training code), the
@@ -244,6 +244,7 @@ def _squared_error(model, X):
 def anchor_task(recipe, seed, opts):
     """784-1000-500-250-30, BCE, cosine: test squared error per image."""
     _setup(opts["device"])
+    import torch
     from skorch.callbacks import Callback
 
     from skae import AutoencoderTransformer
@@ -261,8 +262,6 @@ def anchor_task(recipe, seed, opts):
             epoch = len(net.history)
             if curves is None or (epoch % ANCHOR_CURVE_EVERY and epoch != epochs):
                 return
-            import torch
-
             module, errors = net.module_, {}
             module.eval()
             with torch.inference_mode():
