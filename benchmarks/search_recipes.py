@@ -236,17 +236,13 @@ def _anchor_name(recipe, epochs):
     return f"784-1000-500-250-30 adam bce cosine {epochs}ep" + (f" {extra}" if extra else "")
 
 
-def _squared_error(model, X):
-    recon = model.inverse_transform(model.transform(X))
-    return float(((recon - X) ** 2).sum(axis=1).mean())
-
-
 def anchor_task(recipe, seed, opts):
     """784-1000-500-250-30, BCE, cosine: test squared error per image."""
     _setup(opts["device"])
     import torch
     from skorch.callbacks import Callback
 
+    from bench_representations import squared_error_per_image
     from skae import AutoencoderTransformer
 
     data = _data("mnist", opts["data_home"], opts["quick"])
@@ -267,8 +263,8 @@ def anchor_task(recipe, seed, opts):
             with torch.inference_mode():
                 for part, X in (("test", data.X_test), ("train", data.X_train[:10000])):
                     x = torch.as_tensor(X, dtype=torch.float32, device=net.device)
-                    recon = module.decode(module.encode(x))
-                    errors[part] = float(((recon - x) ** 2).sum(dim=1).mean())
+                    recon = module.decode(module.encode(x)).cpu().numpy()
+                    errors[part] = squared_error_per_image(X, recon)
             module.train()
             row = {
                 "candidate": name,
@@ -303,8 +299,12 @@ def anchor_task(recipe, seed, opts):
             "seed": seed,
             "epochs": epochs,
             "batch_size": params.get("batch_size", 256),
-            "recon_error_per_image": _squared_error(model, data.X_test),
-            "train_recon_error_per_image": _squared_error(model, data.X_train[:10000]),
+            "recon_error_per_image": squared_error_per_image(
+                data.X_test, model.reconstruct(data.X_test)
+            ),
+            "train_recon_error_per_image": squared_error_per_image(
+                data.X_train[:10000], model.reconstruct(data.X_train[:10000])
+            ),
             "fit_seconds": fit_seconds,
             "device": opts["device"],
             "params": repr(params),
@@ -452,7 +452,7 @@ def anchor_summary(anchor):
     stats = stats.sort_values("test")
 
     def cell(mean, std):
-        return f"{mean:.3f}" + (f" ± {std:.3f}" if std == std else "")
+        return f"{mean:.3f}" + (f" ± {std:.3f}" if pd.notna(std) else "")
 
     return pd.DataFrame(
         {
@@ -594,7 +594,11 @@ def main():
         "--few-labels-codes", nargs="+", default=list(FEW_LABELS_CODES), choices=FEW_LABELS_CODES
     )
     parser.add_argument(
-        "--anchors", nargs="+", default=["b64-60ep"], choices=ANCHOR_RECIPES, help="anchor recipes"
+        "--anchors",
+        nargs="+",
+        default=["b64-elu-30ep"],
+        choices=ANCHOR_RECIPES,
+        help="anchor recipes (default: the one the docs give)",
     )
     parser.add_argument("--anchor-seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--anchor-curves", default=None, help="CSV for the anchors' curves")
