@@ -41,7 +41,7 @@ from skorch.helper import predefined_split
 from ._callbacks import DivergenceCheck
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from ._optimizers import check_optimizer_kwargs, resolve_optimizer
+from ._optimizers import check_optimizer_kwargs, fused_kwargs, resolve_optimizer
 from ._persistence import VersionStampMixin, without_training_state
 from ._regularization import (
     REGULARIZATION_PARAMETER_CONSTRAINTS,
@@ -388,11 +388,14 @@ class SkorchEstimatorMixin(VersionStampMixin):
             callbacks.append(ProgressBar())
         # Last, so that it checks the weights early stopping restored.
         callbacks.append(DivergenceCheck(type(self).__name__))
+        optimizer = resolve_optimizer(self.optimizer)
+        user_kwargs = dict(self.optimizer_kwargs or {})
         optimizer_kwargs = {
-            f"{OPTIMIZER_PREFIX}{k}": v for k, v in (self.optimizer_kwargs or {}).items()
+            f"{OPTIMIZER_PREFIX}{k}": v
+            for k, v in {**fused_kwargs(optimizer, device, user_kwargs), **user_kwargs}.items()
         }
         return dict(
-            optimizer=resolve_optimizer(self.optimizer),
+            optimizer=optimizer,
             lr=self.lr,
             batch_size=-1 if self.batch_size == "full" else self.batch_size,
             max_epochs=self.max_epochs_,

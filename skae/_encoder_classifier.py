@@ -548,14 +548,20 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
                 **self._skorch_params(device, valid_set),
             )
         X_lab, y_lab = self._labelled_rows
+        # The loss the autoencoder was trained with: its fitted choice (an 'auto'
+        # setting resolved from the data), else its parameter.
         params = self.autoencoder_.get_params()
+        recon_loss = getattr(self.autoencoder_, "loss_", params.get("loss", "mse"))
+        output = getattr(
+            self.autoencoder_, "output_activation_", params.get("output_activation", "linear")
+        )
         return SemiSupervisedClassifierNet(
             module=self._build_module(n_features),
             criterion=nn.CrossEntropyLoss,
             max_norm=self.max_norm,
             reconstruction_weight=self.reconstruction_weight,
-            recon_loss=params.get("loss", "mse"),
-            recon_output_activation=params.get("output_activation", "linear"),
+            recon_loss=recon_loss,
+            recon_output_activation=output,
             labelled_X=torch.as_tensor(X_lab, dtype=torch.float32, device=device),
             labelled_y=torch.as_tensor(y_lab, device=device),
             **self._skorch_params(device, valid_set),

@@ -13,6 +13,7 @@ from skorch.dataset import unpack_data
 from ._base import BaseAutoencoder, resolve_device
 from ._divergence import cauchy_schwarz_divergence
 from ._nn import DenseAutoencoderModule, make_mlp
+from ._optimizers import fused_kwargs
 from ._priors import make_prior
 from ._regularization import fill_parameter_docs
 from ._semi_supervised import UNLABELLED, encode_partial_labels
@@ -124,7 +125,9 @@ class ITLNet(AutoencoderNet):
         super().initialize_optimizer(*args, **kwargs)
         if self.uses_discriminator:
             self.discriminator_optimizer_ = torch.optim.Adam(
-                self.module_.discriminator.parameters(), lr=self.discriminator_lr
+                self.module_.discriminator.parameters(),
+                lr=self.discriminator_lr,
+                **fused_kwargs(torch.optim.Adam, self.device),
             )
         return self
 

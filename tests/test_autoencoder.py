@@ -113,6 +113,21 @@ def test_optimizer_kwargs_routed_like_skorch(digits):
     assert clone(ae).optimizer_kwargs == {"momentum": 0.9, "nesterov": True}
 
 
+def test_adam_is_fused_unless_the_user_chooses(digits):
+    X, _ = digits
+    fused = AutoencoderTransformer(**FAST).fit(X[:200])
+    assert fused.net_.optimizer_.param_groups[0]["fused"] is True
+    # The user's choice of implementation wins, and fused or not the fit is the same
+    # up to float rounding.
+    for kwargs in ({"fused": False}, {"foreach": True}):
+        plain = AutoencoderTransformer(optimizer_kwargs=kwargs, **FAST).fit(X[:200])
+        assert not plain.net_.optimizer_.param_groups[0]["fused"]
+        np.testing.assert_allclose(plain.transform(X[:50]), fused.transform(X[:50]), atol=1e-3)
+    # Optimizers without a fused update are left alone.
+    rprop = AutoencoderTransformer(optimizer="rprop", **FAST).fit(X[:200])
+    assert "fused" not in rprop.net_.optimizer_.param_groups[0]
+
+
 def test_grid_search_over_optimizer_kwargs(digits):
     X, _ = digits
     grid = GridSearchCV(

@@ -121,6 +121,21 @@ def test_encoder_classifier_logs_both_terms(classifier_semi):
     assert classifier_semi.net_.labelled_X is None
 
 
+def test_encoder_classifier_keeps_the_autoencoders_auto_loss(few_labels):
+    """An encoder fitted with loss='auto' on [0, 1] data trained with BCE on a sigmoid
+    output: the reconstruction term goes on with that loss, not with MSE on logits."""
+    X_train, _, _, _, y_partial, _ = few_labels
+    ae = _autoencoder(loss="auto", output_activation="auto", max_epochs=5).fit(X_train)
+    assert (ae.loss_, ae.output_activation_) == ("bce", "sigmoid")
+    clf = _encoder_classifier(ae, reconstruction_weight=1.0, max_epochs=1, lr=1e-9)
+    clf.fit(X_train, y_partial)
+    assert (clf.net_.recon_loss, clf.net_.recon_output_activation) == ("bce", "sigmoid")
+    # With a tiny lr nothing moves: the term is the autoencoder's own training loss.
+    np.testing.assert_allclose(
+        clf.history_["train_recon"].iloc[0], ae.history_["train_loss"].iloc[-1], rtol=0.05
+    )
+
+
 def test_encoder_classifier_validation_logs_both_terms(few_labels):
     """With early stopping, validation rows (labelled or not) give both terms too."""
     X_train, _, _, _, y_partial, _ = few_labels
