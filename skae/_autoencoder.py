@@ -59,7 +59,10 @@ class AutoencoderTransformer(BaseAutoencoder):
         Keyword arguments for the optimizer besides ``lr``, e.g. ``{'momentum': 0.9}``.
         Each entry is also a parameter named ``optimizer__<key>``, as in skorch:
         ``set_params(optimizer__momentum=0.9)`` and parameter grids such as
-        ``{'optimizer__momentum': [0.5, 0.9]}`` work.
+        ``{'optimizer__momentum': [0.5, 0.9]}`` work. Adam, AdamW, SGD and Adagrad
+        run torch's fused update (``fused=True``) where torch has it for the
+        device, unless these keywords set ``fused``, ``foreach`` or
+        ``differentiable`` (the same for every skae estimator).
     lr : float, default=1e-3
         Learning rate (the initial step size for RProp).
     batch_size : int, -1 or 'full', default=256
