@@ -110,6 +110,10 @@ CANDIDATES = {
         {"hidden_layer_sizes": (1024, 256), "activation": "elu", "batch_size": 128},
         8,
     ),
+    "1024-256-elu-b64-6ep": (
+        {"hidden_layer_sizes": (1024, 256), "activation": "elu", "batch_size": 64},
+        6,
+    ),
 }
 
 #: 784-1000-500-250-30 with skae's defaults otherwise (BCE, sigmoid output, linear code,
