@@ -13,6 +13,16 @@ import torch
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO = Path(__file__).resolve().parents[1]
 
+#: the representations guide's unsupervised recipe (the deep-autoencoder anchor's
+#: settings): ``ae-deep-elu`` in bench_representations.py and the shared autoencoder of
+#: bench_semi_supervised.py
+DEEP_ELU_RECIPE = {
+    "hidden_layer_sizes": (1000, 500, 250),
+    "activation": "elu",
+    "batch_size": 64,
+    "max_epochs": 30,
+}
+
 
 def default_data_home() -> str:
     """``SKAE_DATA`` if set, else the mirror beside the repository (``../shared/data``)."""

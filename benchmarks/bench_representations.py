@@ -60,7 +60,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils import Bunch
 
-from _common import RESULTS, default_data_home, machine_header
+from _common import DEEP_ELU_RECIPE, RESULTS, default_data_home, machine_header
 from skae import AutoencoderTransformer, EncoderClassifier, KAutoencoderTransformer, VAETransformer
 from skae.datasets import load_split
 
@@ -101,15 +101,7 @@ REPRESENTATIONS = {
     "ae-best": ("ae", BEST_RECIPE),
     # the anchor's recipe (below 3.0 squared error per image on MNIST with 30 units):
     # do its codes serve classifiers as well as its reconstructions?
-    "ae-deep-elu": (
-        "ae",
-        {
-            "hidden_layer_sizes": (1000, 500, 250),
-            "activation": "elu",
-            "batch_size": 64,
-            "max_epochs": 30,
-        },
-    ),
+    "ae-deep-elu": ("ae", DEEP_ELU_RECIPE),
     # label-aware codes: the supervised term (a linear head on the code) with every label
     "ae-supervised": ("ae", {"supervised_weight": 1.0}),
     # ... with masking noise (on the reconstruction's inputs; the head's batch of

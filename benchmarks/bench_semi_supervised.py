@@ -65,7 +65,13 @@ from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from _common import RESULTS, default_data_home, machine_header, plain_log_axes
+from _common import (
+    DEEP_ELU_RECIPE,
+    RESULTS,
+    default_data_home,
+    machine_header,
+    plain_log_axes,
+)
 from skae import AutoencoderTransformer, EncoderClassifier, ITLAutoencoder
 from skae.datasets import load_split
 from skae.priors import OneHotPrior
@@ -507,7 +513,7 @@ def main(argv=None):
     parser.add_argument(
         "--max-epochs",
         type=int,
-        default=30,
+        default=DEEP_ELU_RECIPE["max_epochs"],
         help="epochs of the shared and the supervised-term autoencoders",
     )
     parser.add_argument(
@@ -520,16 +526,19 @@ def main(argv=None):
         "--hidden",
         type=int,
         nargs="+",
-        default=[1000, 500, 250],
+        default=list(DEEP_ELU_RECIPE["hidden_layer_sizes"]),
         help="hidden layer sizes of the shared and the supervised-term autoencoders",
     )
     parser.add_argument(
         "--activation",
-        default="elu",
-        help="hidden activation of every autoencoder (the representations guide's recipe)",
+        default=DEEP_ELU_RECIPE["activation"],
+        help="hidden activation of the shared and the supervised-term autoencoders",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=64, help="batch size of every autoencoder"
+        "--batch-size",
+        type=int,
+        default=DEEP_ELU_RECIPE["batch_size"],
+        help="batch size of the shared and the supervised-term autoencoders",
     )
     parser.add_argument(
         "--latent-dim",
@@ -562,8 +571,8 @@ def main(argv=None):
         default=0.01,
         help="weight of the supervised term (with 100 MNIST labels, 1.0 gave worse codes "
         "than 0.1 on 784-512-256-16: bench_few_labels_ablation.py; on the recipe's "
-        "network, 0.1 made the codes worse for an SVC than no term with 1,000 labels, "
-        "and 0.01 did better than 0.03 and 0.1 on MNIST's draw 0)",
+        "network, an SVC on the codes lost every 1,000-label draw at 0.1 and won every "
+        "MNIST one at 0.01: benchmarks/README.md)",
     )
     parser.add_argument(
         "--finetune-epochs",
@@ -619,9 +628,10 @@ def main(argv=None):
         f"{args.latent_dim} ({args.activation}, batches of {args.batch_size}, "
         f"{args.max_epochs} epochs), ITL autoencoder 784-{'-'.join(map(str, args.itl_hidden))}"
         f"-{args.itl_latent_dim} ({args.itl_activation}, batches of {args.itl_batch_size}, "
-        f"{args.itl_epochs} epochs), seed {args.seed}. Cells: test error (%) mean ± std over draws (mean fit CPU "
-        "seconds, the shared autoencoder's included; the machine was shared, so wall "
-        "seconds, in the CSV, are longer)",
+        f"{args.itl_epochs} epochs), supervised weight {args.supervised_weight}, seed "
+        f"{args.seed}. Cells: test error (%) mean ± std over draws (mean fit CPU seconds, "
+        "the shared autoencoder's included; the machine was shared, so wall seconds, in "
+        "the CSV, are longer)",
         args.threads,
     )
     table = summary(frame)
