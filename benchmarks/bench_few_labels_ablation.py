@@ -42,7 +42,11 @@ from skae.datasets import load_split
 from skae.priors import OneHotPrior
 
 COMMON = dict(
-    hidden_layer_sizes=(512, 256), output_activation="sigmoid", loss="bce", random_state=0
+    hidden_layer_sizes=(512, 256),
+    activation="relu",  # the default of the committed rows' time (now 'elu')
+    output_activation="sigmoid",
+    loss="bce",
+    random_state=0,
 )
 
 #: ITL variant -> (latent_dim, prior factory, batch_size)

@@ -4,8 +4,8 @@ Representations, side by side at latent sizes 2, 4, 8, 16, 32 and 64:
 
 * ``pca``: PCA with that many components (the linear baseline);
 * ``ae-default``: ``AutoencoderTransformer(latent_dim=m)`` with every other parameter
-  at skae's default (784-1024-256-m ReLU, Adam with a cosine schedule,
-  ``max_epochs='auto'``: 59 epochs of 10,000 images), what a user gets;
+  at skae's default (784-1024-256-m ELU, Adam with a cosine schedule, batches of 128,
+  ``max_epochs='auto'``: 48 epochs of 10,000 images), what a user gets;
 * ``kae1``: a single ReLU autoencoder 784-256-m (mirrored decoder);
 * ``kae3``, ``kae5``: k-ensembles of such autoencoders (k = 3, 5; each member has an
   m-unit code and its own seed; the codes are concatenated, so the classifiers see

@@ -63,8 +63,8 @@ from .exceptions import OutputRangeWarning
 OPTIMIZER_PREFIX = "optimizer__"
 
 #: ``max_epochs='auto'``: about this many gradient steps, within the epoch bounds below
-AUTO_EPOCHS_STEPS = 2350
-AUTO_EPOCHS_BOUNDS = (10, 500)
+AUTO_EPOCHS_STEPS = 3750
+AUTO_EPOCHS_BOUNDS = (8, 500)
 
 #: rows per forward pass at inference, chosen by benchmarks/bench_fit_speed.py
 #: --inference-only on an idle 2-core CPU (784-500-500-32 encoder): plain loops in
@@ -334,8 +334,8 @@ class SkorchEstimatorMixin(VersionStampMixin):
     def _max_epochs_for(self, n_train: int) -> int:
         """``max_epochs``, with ``'auto'`` resolved for ``n_train`` training rows.
 
-        ``'auto'`` gives about ``AUTO_EPOCHS_STEPS`` gradient steps (10 epochs of
-        60,000 rows in batches of 256; 74 epochs of 8,000), within
+        ``'auto'`` gives about ``AUTO_EPOCHS_STEPS`` gradient steps (8 epochs of
+        60,000 rows in batches of 128; 60 epochs of 8,000), within
         ``AUTO_EPOCHS_BOUNDS``: a small data set gets as many updates as a large one.
         """
         if self.max_epochs != "auto":

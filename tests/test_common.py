@@ -65,13 +65,22 @@ ESTIMATORS = [
 ]
 
 EXPECTED_FAILED_CHECKS: dict = {
+    "AutoencoderTransformer": {
+        "check_methods_subset_invariance": (
+            "the network runs in float32 and torch's matrix products round a row alone "
+            "and the same row in a batch differently (different kernels): the codes "
+            "agree to float32 precision (test_transform_of_a_row_alone_agrees_to_float32"
+            "_precision), not to the check's float64 tolerance of 1e-7. Which rows land "
+            "within it depends on the weights; the ELU default's do not"
+        )
+    },
     "EncoderClassifier": {
         "check_classifiers_classes": (
             "-1 marks unlabelled rows (scikit-learn's semi-supervised convention): the "
             "check's [-1, 1] labels leave a single class, as for LabelSpreading and "
             "SelfTrainingClassifier, which scikit-learn exempts from this check by name"
         )
-    }
+    },
 }
 
 
@@ -82,6 +91,18 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_transform_of_a_row_alone_agrees_to_float32_precision(estimator, digits):
+    """The guarantee behind the subset-invariance check's expected failure."""
+    X, y = digits[0][:200], digits[1][:200]
+    fitted = clone(estimator).fit(X, y)
+    methods = [m for m in ("transform", "predict_proba") if hasattr(fitted, m)]
+    for method in methods:
+        full = getattr(fitted, method)(X)
+        alone = np.vstack([getattr(fitted, method)(X[i : i + 1]) for i in range(0, 200, 20)])
+        np.testing.assert_allclose(alone, full[::20], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)

@@ -57,11 +57,12 @@ def test_auto_picks_linear_and_mse_for_standardised_data(digits01):
 @pytest.mark.parametrize(
     "n_rows, batch_size, epochs",
     [
-        (60000, 256, 10),  # MNIST: the 10 epochs of the benchmarks
-        (8000, 256, 74),  # KMNIST's offline split: as many steps, more epochs
-        (1797, 256, 294),
-        (50, 256, 500),  # one step per epoch: capped
-        (10**7, 256, 10),  # never fewer than 10 passes
+        (60000, 128, 8),  # MNIST: the 8 epochs of the benchmarks
+        (8000, 128, 60),  # KMNIST's offline split: as many steps, more epochs
+        (1797, 128, 250),
+        (60000, 256, 16),  # larger batches: as many steps, more epochs
+        (50, 128, 500),  # one step per epoch: capped
+        (10**7, 128, 8),  # never fewer than 8 passes
         (8000, "full", 500),
     ],
 )
