@@ -69,7 +69,11 @@ def member_template(members, epochs):
     if members == "default":
         return AutoencoderTransformer()
     return AutoencoderTransformer(
-        hidden_layer_sizes=HIDDEN, output_activation="sigmoid", max_epochs=epochs
+        hidden_layer_sizes=HIDDEN,
+        activation="relu",
+        output_activation="sigmoid",
+        batch_size=256,
+        max_epochs=epochs,
     )
 
 

@@ -47,7 +47,12 @@ def main(argv=None):
     X_test, _ = load_mnist(subset="test", data_home=args.data_home, return_X_y=True)
     pipe = make_pipeline(
         AutoencoderTransformer(
-            latent_dim=32, hidden_layer_sizes=(500, 500), max_epochs=2, random_state=0
+            latent_dim=32,
+            hidden_layer_sizes=(500, 500),
+            activation="relu",  # the committed table's model (the default then)
+            batch_size=256,
+            max_epochs=2,
+            random_state=0,
         ),
         LogisticRegression(max_iter=300),
     ).fit(X_train[:10000], y_train[:10000])

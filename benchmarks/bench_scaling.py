@@ -107,6 +107,8 @@ def measure(spec: dict) -> dict:
     ae = AutoencoderTransformer(
         latent_dim=spec["latent_dim"],
         hidden_layer_sizes=(spec["hidden"],),
+        activation="relu",  # the table's model (ReLU, batches of 256), not today's default
+        batch_size=256,
         max_epochs=spec["epochs"],
         random_state=0,
     )

@@ -643,6 +643,14 @@ def main():
     parser.add_argument("--svc-rows", type=int, default=10000)
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
     parser.add_argument(
+        "--cells",
+        nargs="+",
+        default=None,
+        metavar="DATASET:M:SEED",
+        help="fit --candidates in exactly these cells (e.g. mnist:32:1 kmnist:2:0) "
+        "instead of the two stages; no PCA rows",
+    )
+    parser.add_argument(
         "--skip", nargs="*", default=[], choices=["anchor", "few-labels", "stage2", "codes"]
     )
     parser.add_argument("--data-home", default=os.environ.get("SKAE_DATA"))
@@ -712,7 +720,15 @@ def main():
                 epochs = 2 if args.quick else epochs
                 pending.add(pool.submit(few_labels_task, name, params, epochs, opts))
         codes_stage1 = set()
-        for dataset in () if "codes" in args.skip else ("mnist", "kmnist"):
+        for cell in [] if "codes" in args.skip else args.cells or []:
+            dataset, m, seed = cell.split(":")
+            for name in args.candidates:
+                params, epochs = CANDIDATES[name]
+                epochs = 1 if args.quick else epochs
+                pending.add(
+                    pool.submit(codes_task, dataset, name, params, epochs, int(m), int(seed), opts)
+                )
+        for dataset in () if "codes" in args.skip or args.cells else ("mnist", "kmnist"):
             for m in (2, 8, 32):
                 codes_stage1.add(pool.submit(codes_task, dataset, "pca", {}, 0, m, 0, opts))
             for name in args.candidates:
@@ -722,7 +738,7 @@ def main():
                     pool.submit(codes_task, dataset, name, params, epochs, 32, 0, opts)
                 )
         pending |= codes_stage1
-        stage2_started = "stage2" in args.skip or "codes" in args.skip
+        stage2_started = "stage2" in args.skip or "codes" in args.skip or bool(args.cells)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
