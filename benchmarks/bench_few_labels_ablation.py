@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
-from _common import default_data_home, machine_header, save_table
+from _common import EARLIER_DEFAULTS, default_data_home, machine_header, save_table
 from bench_semi_supervised import Clock, label_spreading, labelled_subset, svc
 from skae import AutoencoderTransformer, ITLAutoencoder
 from skae.datasets import load_split
@@ -43,7 +43,8 @@ from skae.priors import OneHotPrior
 
 COMMON = dict(
     hidden_layer_sizes=(512, 256),
-    activation="relu",  # the default of the committed rows' time (now 'elu')
+    # the activation of the committed rows' time (their batch sizes are set per model)
+    activation=EARLIER_DEFAULTS["activation"],
     output_activation="sigmoid",
     loss="bce",
     random_state=0,

@@ -42,7 +42,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from _common import RESULTS, default_data_home, machine_header, plain_log_axes, save_table
+from _common import (
+    EARLIER_DEFAULTS,
+    RESULTS,
+    default_data_home,
+    machine_header,
+    plain_log_axes,
+    save_table,
+)
 from skae import AutoencoderTransformer, KAutoencoderTransformer
 from skae.datasets import load_split
 
@@ -70,10 +77,9 @@ def member_template(members, epochs):
         return AutoencoderTransformer()
     return AutoencoderTransformer(
         hidden_layer_sizes=HIDDEN,
-        activation="relu",
         output_activation="sigmoid",
-        batch_size=256,
         max_epochs=epochs,
+        **EARLIER_DEFAULTS,
     )
 
 

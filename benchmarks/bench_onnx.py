@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from _common import default_data_home, machine_header, save_table
+from _common import EARLIER_DEFAULTS, default_data_home, machine_header, save_table
 
 
 def main(argv=None):
@@ -49,10 +49,9 @@ def main(argv=None):
         AutoencoderTransformer(
             latent_dim=32,
             hidden_layer_sizes=(500, 500),
-            activation="relu",  # the committed table's model (the default then)
-            batch_size=256,
             max_epochs=2,
             random_state=0,
+            **EARLIER_DEFAULTS,  # the committed table's model
         ),
         LogisticRegression(max_iter=300),
     ).fit(X_train[:10000], y_train[:10000])

@@ -35,7 +35,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from _common import RESULTS, default_data_home, machine_header, plain_log_axes, save_table
+from _common import (
+    EARLIER_DEFAULTS,
+    RESULTS,
+    default_data_home,
+    machine_header,
+    plain_log_axes,
+    save_table,
+)
 
 BASE = dict(n_samples=10_000, latent_dim=16, hidden=256, epochs=3)
 N_SAMPLES = (1_000, 2_000, 5_000, 10_000, 20_000, 60_000)
@@ -107,10 +114,9 @@ def measure(spec: dict) -> dict:
     ae = AutoencoderTransformer(
         latent_dim=spec["latent_dim"],
         hidden_layer_sizes=(spec["hidden"],),
-        activation="relu",  # the table's model (ReLU, batches of 256), not today's default
-        batch_size=256,
         max_epochs=spec["epochs"],
         random_state=0,
+        **EARLIER_DEFAULTS,  # the table's model (ReLU, batches of 256)
     )
     estimator = ae
     if spec["kind"] == "grid":

@@ -42,6 +42,7 @@ units in a CPU check (``representations_m2_check.csv``).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -51,11 +52,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: Under every candidate: the defaults of the searches' time (ReLU, batches of 256),
-#: so that a candidate names everything it changes and its rows can be reproduced
-#: after skae's defaults moved on (to ELU and batches of 128 on 2026-11-26).
+from _common import EARLIER_DEFAULTS
+
+#: Under every candidate: the defaults of the searches' time, so that a candidate names
+#: everything it changes and its rows can be reproduced after skae's defaults moved on.
 #: ``default`` (784-512-256-128 then) is the one exception.
-SEARCH_BASE = {"activation": "relu", "batch_size": 256}
+SEARCH_BASE = EARLIER_DEFAULTS
 
 #: name -> (AutoencoderTransformer parameters, epochs on MNIST's 60,000 images)
 DEFAULT_EPOCHS = 15
@@ -478,6 +480,19 @@ def few_labels_task(name, params, epochs, opts):
 
 
 # ---------------------------------------------------------------------- driver
+def parse_cell(text: str) -> tuple[str, int, int]:
+    """``'mnist:32:1'`` -> ``('mnist', 32, 1)``: data set, latent size, seed."""
+    try:
+        dataset, m, seed = text.split(":")
+        if dataset not in ("mnist", "kmnist"):
+            raise ValueError
+        return dataset, int(m), int(seed)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not DATASET:M:SEED with DATASET mnist or kmnist (e.g. mnist:32:1)"
+        ) from None
+
+
 def worst_margins(frame):
     """Per candidate: the smallest accuracy difference to PCA at 32 units, seed 0.
 
@@ -645,6 +660,7 @@ def main():
     parser.add_argument(
         "--cells",
         nargs="+",
+        type=parse_cell,
         default=None,
         metavar="DATASET:M:SEED",
         help="fit --candidates in exactly these cells (e.g. mnist:32:1 kmnist:2:0) "
@@ -720,14 +736,11 @@ def main():
                 epochs = 2 if args.quick else epochs
                 pending.add(pool.submit(few_labels_task, name, params, epochs, opts))
         codes_stage1 = set()
-        for cell in [] if "codes" in args.skip else args.cells or []:
-            dataset, m, seed = cell.split(":")
-            for name in args.candidates:
-                params, epochs = CANDIDATES[name]
-                epochs = 1 if args.quick else epochs
-                pending.add(
-                    pool.submit(codes_task, dataset, name, params, epochs, int(m), int(seed), opts)
-                )
+        cells = [] if "codes" in args.skip else args.cells or []
+        for (dataset, m, seed), name in itertools.product(cells, args.candidates):
+            params, epochs = CANDIDATES[name]
+            epochs = 1 if args.quick else epochs
+            pending.add(pool.submit(codes_task, dataset, name, params, epochs, m, seed, opts))
         for dataset in () if "codes" in args.skip or args.cells else ("mnist", "kmnist"):
             for m in (2, 8, 32):
                 codes_stage1.add(pool.submit(codes_task, dataset, "pca", {}, 0, m, 0, opts))
