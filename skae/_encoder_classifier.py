@@ -105,8 +105,10 @@ class ClassifierNet(NeuralNet):
     """skorch net on logits: cross-entropy loss, accuracy per epoch, frozen parameters kept out.
 
     Records ``train_acc``/``valid_acc`` per epoch from the batches already computed
-    (no extra pass over the data), and hands the optimizer only the parameters that
-    require a gradient, so that frozen ones are never touched (weight decay included).
+    (no extra pass over the data), and keeps the encoder frozen by
+    ``freeze_encoder`` out of the optimizer, so that it is never touched (weight decay
+    included). Parameters frozen by skorch's ``Freezer`` stay listed, so that an
+    ``Unfreezer`` can find them again.
     With ``max_norm``, every update is followed by the max-norm constraint of
     :meth:`EncoderClassifierModule.constrain_max_norm`.
     """
@@ -128,8 +130,12 @@ class ClassifierNet(NeuralNet):
         return loss
 
     def get_all_learnable_params(self):
+        # Leave out the encoder frozen by ``freeze_encoder`` by name, not every
+        # parameter with requires_grad=False: skorch's Freezer/Unfreezer find the
+        # parameters to unfreeze through this method.
+        frozen = getattr(self.module_, "freeze_encoder", False)
         for name, param in super().get_all_learnable_params():
-            if param.requires_grad:
+            if not (frozen and name.startswith("encoder.")):
                 yield name, param
 
     @property

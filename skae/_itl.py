@@ -15,7 +15,7 @@ from ._divergence import cauchy_schwarz_divergence
 from ._nn import DenseAutoencoderModule, make_mlp
 from ._optimizers import fused_kwargs
 from ._priors import make_prior
-from ._regularization import fill_parameter_docs
+from ._regularization import SUPERVISED_PARAMETER_CONSTRAINTS, fill_parameter_docs
 from ._semi_supervised import UNLABELLED, encode_partial_labels
 from ._training import AutoencoderNet
 
@@ -197,6 +197,8 @@ class ITLNet(AutoencoderNet):
     def get_loss_terms(self, y_pred, y_true, X, training):
         recon = self.criterion_(y_pred["raw"], X)
         z = y_pred["z"]
+        if getattr(self.prior, "n_classes", None) is None:
+            y_true = None  # labels (for the supervised term) say nothing of the prior
         target = self._prior_batch(z, y_true)
         terms = {"recon": recon}
         penalty = torch.zeros((), dtype=z.dtype, device=z.device)
@@ -277,7 +279,10 @@ class ITLAutoencoder(BaseAutoencoder):
     ``n_classes + 1`` entries, the last one meaning "no label". Each training batch
     is joined by as many rows drawn (with replacement) from the labelled ones. With
     the one-hot prior, ``classes_[transform(X).argmax(axis=1)]`` classifies. ``y``
-    with only ``-1`` raises a ``ValueError``; ``-1`` is never in ``classes_``.
+    with only ``-1`` raises a ``ValueError``; ``-1`` is never in ``classes_``. With
+    ``supervised_weight > 0`` a linear head on the code is also trained by
+    cross-entropy on the labelled rows (the shared supervised term of the skae
+    autoencoders), with any prior.
 
     Parameters
     ----------
@@ -342,6 +347,7 @@ class ITLAutoencoder(BaseAutoencoder):
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, noise and the prior draws.
     %(regularization_parameters)s
+    %(supervised_parameters)s
     %(threads_parameters)s
 
     Attributes
@@ -388,6 +394,7 @@ class ITLAutoencoder(BaseAutoencoder):
         "kernel_sigma": [Interval(Real, 0, None, closed="neither"), None],
         "discriminator_hidden_layer_sizes": ["array-like"],
         "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
+        **SUPERVISED_PARAMETER_CONSTRAINTS,
     }
     _net_class = ITLNet
 
@@ -426,6 +433,7 @@ class ITLAutoencoder(BaseAutoencoder):
         dropout=0.0,
         weight_decay=0.0,
         lr_schedule=None,
+        supervised_weight=0.0,
         n_threads=None,
     ):
         self.latent_dim = latent_dim
@@ -461,6 +469,7 @@ class ITLAutoencoder(BaseAutoencoder):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
+        self.supervised_weight = supervised_weight
         self.n_threads = n_threads
 
     def fit(self, X, y=None):
@@ -498,14 +507,18 @@ class ITLAutoencoder(BaseAutoencoder):
             )
 
     def _validate_targets(self, X, y):
-        self.classes_ = None
         self._labelled_rows = None
-        if y is None or getattr(self.prior_, "n_classes", None) is None:
-            return None
+        prior_has_classes = getattr(self.prior_, "n_classes", None) is not None
+        if y is None or not (prior_has_classes or self.supervised_weight):
+            # the supervised term's "needs labels" error, else no labels used
+            return super()._validate_targets(X, y)
+        self.classes_ = None
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have shape ({len(X)},), got {y.shape}.")
         self.classes_, encoded, labelled = encode_partial_labels(y, type(self).__name__)
+        if not prior_has_classes:
+            return encoded  # for the supervised term only
         if len(self.classes_) > self.prior_.n_classes:
             raise ValueError(
                 f"y has {len(self.classes_)} classes but the prior has "
@@ -534,7 +547,7 @@ class ITLAutoencoder(BaseAutoencoder):
     def _discriminator_n_classes(self) -> int:
         """One-hot width the discriminator sees beside the code: none without
         labels, one slot per prior class, plus a "no label" slot with unlabelled rows."""
-        if self.classes_ is None:
+        if self.classes_ is None or getattr(self.prior_, "n_classes", None) is None:
             return 0
         return self.prior_.n_classes + (self._labelled_rows is not None)
 

@@ -152,6 +152,30 @@ def test_frozen_encoder_identical_with_weight_decay(data, autoencoder):
         assert torch.equal(got, start)
 
 
+def test_skorch_freezer_then_unfreezer_probe_then_fine_tune(data, autoencoder):
+    """A linear probe, then fine-tuning, with skorch's own callbacks: the encoder stays
+    put while frozen and trains once the Unfreezer releases it."""
+    from skorch.callbacks import Callback, Freezer, Unfreezer
+
+    X_train, _, y_train, _ = data
+    snapshots = []
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            snapshots.append(_weights(net.module_.encoder))
+
+    EncoderClassifier(
+        encoder=autoencoder,
+        max_epochs=4,
+        callbacks=[Freezer("encoder.*"), Unfreezer("encoder.*", at=3), Snapshot()],
+        random_state=0,
+    ).fit(X_train, y_train)
+    start = _weights(autoencoder.encoder_)
+    for epoch in (0, 1):  # frozen during epochs 1 and 2
+        assert all(torch.equal(a, b) for a, b in zip(snapshots[epoch], start, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(snapshots[3], start, strict=True))
+
+
 def test_max_norm_constrains_trainable_hidden_units_only(data, autoencoder):
     X_train, _, y_train, _ = data
     clf = EncoderClassifier(
