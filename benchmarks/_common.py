@@ -14,9 +14,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 REPO = Path(__file__).resolve().parents[1]
 
 #: AutoencoderTransformer's defaults until 2026-11-26 where they differ from today's
-#: (ELU, batches of 128): benchmarks whose committed rows were measured with them pin
-#: them, so that a rerun reproduces those rows
-EARLIER_DEFAULTS = {"activation": "relu", "batch_size": 256}
+#: (ELU, batches of 128, Gaussian input noise): benchmarks whose committed rows were
+#: measured with them pin them, so that a rerun reproduces those rows
+EARLIER_DEFAULTS = {"activation": "relu", "batch_size": 256, "noise": None}
 
 #: the representations guide's unsupervised recipe (the deep-autoencoder anchor's
 #: settings): ``ae-deep-elu`` in bench_representations.py and the shared autoencoder of
@@ -26,6 +26,7 @@ DEEP_ELU_RECIPE = {
     "activation": "elu",
     "batch_size": 64,
     "max_epochs": 30,
+    "noise": None,
 }
 
 

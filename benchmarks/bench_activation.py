@@ -113,6 +113,7 @@ def make_model(name, latent_dim, max_epochs, callback, seed, device):
         max_epochs=max_epochs,
         callbacks=[callback],
         random_state=seed,
+        noise=None,  # the committed rows' models train on clean inputs
     )
     if name == "linear":
         return AutoencoderTransformer(activation="linear", output_activation="linear", **common)

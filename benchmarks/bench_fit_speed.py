@@ -73,6 +73,7 @@ def skae_fit(
         batch_size=batch,
         max_epochs=epochs,
         random_state=seed,
+        noise=None,  # the torch loops it is compared with add no noise
     )
     start = time.perf_counter()
     ae.fit(X)

@@ -71,6 +71,7 @@ def make_model(regularizer, prior, epochs, seed, batch_size=1000):
         batch_size=batch_size,
         max_epochs=epochs,
         random_state=seed,
+        noise=None,  # the committed rows' models train on clean inputs
     )
     if prior is None:
         return AutoencoderTransformer(latent_dim=225, **common)

@@ -89,7 +89,12 @@ def describe_member(member):
     return (
         f"{sizes}-code {member.activation} autoencoders, {member.output_activation_} "
         f"output, {member.loss_} loss, {member.optimizer} lr {member.lr:g}, batch "
-        f"{member.batch_size}, {member.max_epochs_} epochs, {member.lr_schedule} schedule"
+        f"{member.batch_size}, {member.max_epochs_} epochs, {member.lr_schedule} schedule, "
+        + (
+            "no input noise"
+            if member.noise is None
+            else f"{member.noise} input noise {member.noise_level:g}"
+        )
     )
 
 

@@ -45,6 +45,7 @@ MODEL = dict(
     activation="relu",
     batch_size=1024,
     lr=1e-3,
+    noise=None,  # the committed rows' model trains on clean inputs
     random_state=0,
 )
 #: ``--model default``: AutoencoderTransformer's defaults (architecture, cosine

@@ -79,6 +79,7 @@ BEST_RECIPE = {
     "loss": "bce",
     "batch_size": 256,
     "max_epochs": 30,
+    "noise": None,
 }
 
 #: The defaults of 2026-11-25 (ReLU, batches of 256, 10 epochs of MNIST's 60,000
@@ -86,10 +87,12 @@ BEST_RECIPE = {
 #: that those rows keep describing their models (they were run on MNIST only).
 EARLIER_DEFAULT_MNIST = {**EARLIER_DEFAULTS, "max_epochs": 10}
 
-#: Each regulariser at one sensible setting, on top of the skae defaults.
+#: Each regulariser at one sensible setting, on top of the skae defaults (whose
+#: inputs get Gaussian noise of std 0.2 during training: "ae-no-noise" is the default
+#: model without it, and "ae-masking" replaces it).
 REGULARISED = {
+    "ae-no-noise": {"noise": None},
     "ae-masking": {"noise": "masking", "noise_level": 0.2},
-    "ae-gaussian": {"noise": "gaussian", "noise_level": 0.2},
     "ae-l1": {"sparsity": "l1", "sparsity_weight": 1e-3},
     "ae-kl": {
         "latent_activation": "sigmoid",
@@ -161,6 +164,7 @@ ANCHOR_BASE = {
     "activation": "relu",
     "lr": 1e-3,
     "batch_size": 256,
+    "noise": None,
 }
 ANCHOR_RECIPES = {
     "adam-bce-relu": {"max_epochs": 30},

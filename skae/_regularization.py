@@ -185,12 +185,12 @@ def supervised_penalty(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tens
 #: numpydoc entries of the regulariser parameters, shared by the models' docstrings
 #: (substituted for ``%(regularization_parameters)s``)
 REGULARIZATION_PARAMETERS_DOC = """\
-noise : {'masking', 'gaussian'} or None, default=None
+noise : {'masking', 'gaussian'} or None, default=%(noise_default)s
         Denoising: corrupt the encoder's input during training and reconstruct the
         clean input. ``'masking'`` sets each input to 0 with probability
         ``noise_level``; ``'gaussian'`` adds Gaussian noise of standard deviation
-        ``noise_level``.
-        :meth:`transform` never adds noise.
+        ``noise_level``; None trains on the clean input.
+        :meth:`transform` never adds noise.%(noise_default_reason)s
     noise_level : float, default=0.2
         Masking probability in [0, 1), or the Gaussian noise's standard deviation.
     sparsity : {'l1', 'kl'}, default='l1'
@@ -241,18 +241,22 @@ n_threads : int or None, default=None
 def fill_parameter_docs(cls):
     """Class decorator: substitute the shared parameter entries into ``cls.__doc__``.
 
-    Defaults that differ between models (``lr_schedule``) are read from the class's
-    ``__init__``, so that the documentation cannot drift from the code.
+    Defaults that differ between models (``lr_schedule``, ``noise``) are read from the
+    class's ``__init__``, so that the documentation cannot drift from the code; a
+    class explains a non-None ``noise`` default in ``_noise_default_reason``.
     """
     import inspect
 
     if cls.__doc__:
         parameters = inspect.signature(cls.__init__).parameters
         schedule = parameters["lr_schedule"].default if "lr_schedule" in parameters else None
+        noise = parameters["noise"].default if "noise" in parameters else None
         cls.__doc__ = (
             cls.__doc__.replace("%(regularization_parameters)s", REGULARIZATION_PARAMETERS_DOC)
             .replace("%(supervised_parameters)s", SUPERVISED_PARAMETERS_DOC)
             .replace("%(threads_parameters)s", THREADS_PARAMETERS_DOC)
             .replace("%(lr_schedule_default)s", repr(schedule))
+            .replace("%(noise_default)s", repr(noise))
+            .replace("%(noise_default_reason)s", getattr(cls, "_noise_default_reason", ""))
         )
     return cls

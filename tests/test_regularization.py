@@ -137,7 +137,8 @@ def test_every_regulariser_changes_training_never_transform(digits01, baseline):
     X = digits01[0]
     settings = [
         {"noise": "masking", "noise_level": 0.3},
-        {"noise": "gaussian", "noise_level": 0.2},
+        {"noise": "gaussian", "noise_level": 0.5},
+        {"noise": None},  # the default adds Gaussian noise of std 0.2
         {"sparsity_weight": 0.5},
         {"contractive_weight": 0.5},
         {"dropout": 0.3},
@@ -406,3 +407,30 @@ def test_n_threads_applies_during_fit_and_transform_and_is_restored(digits01):
 def test_history_is_a_frame_with_recon_for_plain_models(baseline):
     assert isinstance(baseline.history_, pd.DataFrame)
     np.testing.assert_allclose(baseline.history_["train_recon"], baseline.history_["train_loss"])
+
+
+@pytest.mark.parametrize("prior", ["onehot", "gaussian"])
+def test_supervised_itl_with_and_without_prior_classes(digits01, prior):
+    """The shared supervised term on an ITL autoencoder: with a class-structured prior
+    (labels also pick prior classes) and with one that has none (labels feed the
+    head only)."""
+    X, y = digits01
+    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    itl = ITLAutoencoder(
+        **{**FAST, "latent_dim": 10, "max_epochs": 6},
+        prior=prior,
+        supervised_weight=1.0,
+    ).fit(X, y_partial)
+    np.testing.assert_array_equal(itl.classes_, np.arange(10))
+    supervised = itl.history_["train_supervised"]
+    assert supervised.iloc[-1] < supervised.iloc[0]  # the head learns the classes
+    assert "train_csd" in itl.history_.columns
+    np.testing.assert_array_equal(itl.transform(X), itl.transform(X))
+
+
+def test_supervised_itl_needs_labels(digits01):
+    itl = ITLAutoencoder(**FAST, prior="gaussian", supervised_weight=1.0)
+    with pytest.raises(ValueError, match="needs labels"):
+        itl.fit(digits01[0])
+    with pytest.raises(ValueError, match="only unlabelled rows"):
+        itl.fit(digits01[0], np.full(len(digits01[0]), -1))

@@ -55,6 +55,9 @@ class ModelSettings:
             optimizer=self.optimizer,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
+            # the study compares plain autoencoders (AutoencoderTransformer's default
+            # adds Gaussian noise; the VAE and ITL models default to none)
+            noise=None,
         )
         if self.lr is not None:
             kwargs["lr"] = self.lr
