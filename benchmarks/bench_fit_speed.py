@@ -15,7 +15,8 @@ batches of 256, 1,024 and 4,096 rows (all collect the codes into one array) on t
 first ``--inference-rows`` images; ``ratio_vs_torch`` for transform is against the
 fastest of those loops. ``--inference-only`` runs just that comparison (seconds, for
 a rerun on a quiet machine) and writes ``results/fit_speed_inference.{csv,md}``. Prints
-samples/s and ratios, and writes ``results/fit_speed.{csv,md}``.
+samples/s and ratios, and writes ``results/fit_speed.{csv,md}`` (``_quick`` names with
+``--quick``).
 
 Run: ``python benchmarks/bench_fit_speed.py [--threads 2] [--epochs 5] [--quick]
 [--inference-only]``.
@@ -225,7 +226,8 @@ def main(argv=None):
         "the torch loop of the same batch size",
         args.threads,
     )
-    save_table(table, "fit_speed", header)
+    # a smoke run must not overwrite the committed table (as the other benchmarks)
+    save_table(table, "fit_speed_quick" if args.quick else "fit_speed", header)
 
 
 def inference_only(X: np.ndarray, args, repeats: int) -> None:
@@ -246,7 +248,7 @@ def inference_only(X: np.ndarray, args, repeats: int) -> None:
         f"INFERENCE_BATCH_SIZE={INFERENCE_BATCH_SIZE}",
         args.threads,
     )
-    save_table(table, "fit_speed_inference", header)
+    save_table(table, "fit_speed_inference_quick" if args.quick else "fit_speed_inference", header)
 
 
 if __name__ == "__main__":

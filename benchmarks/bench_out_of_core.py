@@ -21,7 +21,8 @@ Writes ``results/out_of_core.{csv,md}`` and ``results/out_of_core.png`` (peak RS
 against block size, and RSS over time).
 
 Run: ``python benchmarks/bench_out_of_core.py [--data-gb 2] [--block-mb 64 128 256 512]
-[--threads 1] [--tmp /tmp]``; ``--quick`` uses 0.25 GB and blocks of 16 and 64 MB.
+[--threads 1] [--tmp /tmp]``; ``--quick`` uses 0.25 GB and blocks of 16 and 64 MB and
+writes ``_quick`` names.
 """
 
 from __future__ import annotations
@@ -303,6 +304,7 @@ def main(argv=None):
         return
     if args.quick:
         args.data_gb, args.block_mb = 0.25, [16, 64]
+        args.name += "_quick"  # a smoke run must not overwrite the committed table
 
     path = Path(args.tmp) / f"skae_out_of_core_{args.data_gb:g}gb.npy"
     start = time.perf_counter()
