@@ -280,18 +280,9 @@ def fit_itl(ctx):
         max_epochs=ctx.args.itl_epochs,
         lambda_=ctx.args.itl_lambda,
         random_state=ctx.seed,
-        **itl_supervised(ctx.args),
+        supervised_weight=ctx.args.itl_supervised_weight,
     ).fit(ctx.data.X_train, ctx.y_partial)
     return itl, itl.transform(ctx.data.X_train), itl.transform(ctx.data.X_test)
-
-
-def itl_supervised(args) -> dict:
-    """The ITL autoencoder's supervised term, where this skae's ITL has one."""
-    if not args.itl_supervised_weight:
-        return {}
-    if "supervised_weight" not in inspect.signature(ITLAutoencoder).parameters:
-        raise SystemExit("this skae's ITLAutoencoder has no supervised_weight")
-    return {"supervised_weight": args.itl_supervised_weight}
 
 
 def load(name, args):

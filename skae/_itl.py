@@ -22,6 +22,11 @@ from ._training import AutoencoderNet
 REGULARIZERS = ("csd", "adversarial", "csd+adversarial")
 
 
+def _has_classes(prior) -> bool:
+    """Whether ``prior`` has classes that labels can pick (one-hot, swiss roll, ...)."""
+    return getattr(prior, "n_classes", None) is not None
+
+
 class ITLModule(DenseAutoencoderModule):
     """Dense autoencoder plus, for adversarial training, a discriminator on codes.
 
@@ -197,7 +202,7 @@ class ITLNet(AutoencoderNet):
     def get_loss_terms(self, y_pred, y_true, X, training):
         recon = self.criterion_(y_pred["raw"], X)
         z = y_pred["z"]
-        if getattr(self.prior, "n_classes", None) is None:
+        if not _has_classes(self.prior):
             y_true = None  # labels (for the supervised term) say nothing of the prior
         target = self._prior_batch(z, y_true)
         terms = {"recon": recon}
@@ -508,7 +513,7 @@ class ITLAutoencoder(BaseAutoencoder):
 
     def _validate_targets(self, X, y):
         self._labelled_rows = None
-        prior_has_classes = getattr(self.prior_, "n_classes", None) is not None
+        prior_has_classes = _has_classes(self.prior_)
         if y is None or not (prior_has_classes or self.supervised_weight):
             # the supervised term's "needs labels" error, else no labels used
             return super()._validate_targets(X, y)
@@ -547,7 +552,7 @@ class ITLAutoencoder(BaseAutoencoder):
     def _discriminator_n_classes(self) -> int:
         """One-hot width the discriminator sees beside the code: none without
         labels, one slot per prior class, plus a "no label" slot with unlabelled rows."""
-        if self.classes_ is None or getattr(self.prior_, "n_classes", None) is None:
+        if self.classes_ is None or not _has_classes(self.prior_):
             return 0
         return self.prior_.n_classes + (self._labelled_rows is not None)
 
