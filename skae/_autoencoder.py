@@ -203,6 +203,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         weight_decay=0.0,
         lr_schedule="cosine",
         supervised_weight=0.0,
+        consistency_weight=0.0,
+        consistency_radius=2.0,
         n_threads=None,
     ):
         self.latent_dim = latent_dim
@@ -234,6 +236,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.supervised_weight = supervised_weight
+        self.consistency_weight = consistency_weight
+        self.consistency_radius = consistency_radius
         self.n_threads = n_threads
 
     def _build_module(self, n_features):

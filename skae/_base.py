@@ -537,6 +537,11 @@ class BaseAutoencoder(
                 "sparsity='kl' compares each code unit's mean activation with "
                 f"sparsity_target, which needs codes in (0, 1): {fix}."
             )
+        if getattr(self, "consistency_weight", 0) and not getattr(self, "supervised_weight", 0):
+            raise ValueError(
+                "consistency_weight > 0 smooths the supervised head's predictions and "
+                "needs supervised_weight > 0 (the head is trained on the labelled rows)."
+            )
 
     def _hidden_sizes(self) -> tuple:
         sizes = self.hidden_layer_sizes

@@ -25,7 +25,12 @@ from ._base import (
 )
 from ._losses import ReconstructionLoss
 from ._nn import ACTIVATIONS, make_activation, make_mlp
-from ._regularization import THREADS_PARAMETER_CONSTRAINTS, fill_parameter_docs
+from ._regularization import (
+    THREADS_PARAMETER_CONSTRAINTS,
+    entropy_penalty,
+    fill_parameter_docs,
+    virtual_adversarial_penalty,
+)
 from ._semi_supervised import encode_partial_labels
 
 #: modules after which ``dropout`` goes: the activations skae builds ('linear' too)
@@ -152,14 +157,19 @@ class ClassifierNet(NeuralNet):
 
 class SemiSupervisedClassifierNet(ClassifierNet):
     """Classifier net trained on all rows: cross-entropy on labelled rows plus
-    ``reconstruction_weight`` x the reconstruction of every row.
+    weighted terms on every row that need no label.
 
-    The training set holds every row (targets ``-1`` for unlabelled ones). Each step
-    reconstructs its batch and classifies a batch of the same size drawn from the
-    labelled rows (``labelled_X``, ``labelled_y``, with replacement), so that a few
-    labels are seen at every step however many unlabelled rows there are. Both terms
-    are logged per epoch (``train_classification``, ``train_recon``; ``valid_*``
-    with early stopping, where the validation rows' own labels are used).
+    The terms on every row are the reconstruction through the autoencoder's decoder
+    (``reconstruction_weight``), virtual adversarial training's smoothness term
+    (``consistency_weight``, perturbations of norm ``consistency_radius``) and the
+    entropy of the predictions (``entropy_weight``); a weight of 0 leaves its term
+    out. The training set holds every row (targets ``-1`` for unlabelled ones). Each
+    step applies those terms to its batch and classifies a batch of the same size
+    drawn from the labelled rows (``labelled_X``, ``labelled_y``, with replacement),
+    so that a few labels are seen at every step however many unlabelled rows there
+    are. Every term is logged per epoch (``train_classification`` and
+    ``train_recon``, ``train_consistency``, ``train_entropy`` for the active ones;
+    ``valid_*`` with early stopping, where the validation rows' own labels are used).
     """
 
     def __init__(
@@ -168,6 +178,9 @@ class SemiSupervisedClassifierNet(ClassifierNet):
         criterion,
         *,
         reconstruction_weight=0.0,
+        consistency_weight=0.0,
+        consistency_radius=2.0,
+        entropy_weight=0.0,
         recon_loss="mse",
         recon_output_activation="linear",
         labelled_X=None,
@@ -176,10 +189,23 @@ class SemiSupervisedClassifierNet(ClassifierNet):
     ):
         super().__init__(module, criterion, **kwargs)
         self.reconstruction_weight = reconstruction_weight
+        self.consistency_weight = consistency_weight
+        self.consistency_radius = consistency_radius
+        self.entropy_weight = entropy_weight
         self.recon_loss = recon_loss
         self.recon_output_activation = recon_output_activation
         self.labelled_X = labelled_X
         self.labelled_y = labelled_y
+
+    @property
+    def unlabelled_terms(self) -> dict[str, float]:
+        """The active terms on every row and their weights, in the order logged."""
+        weights = {
+            "recon": self.reconstruction_weight,
+            "consistency": self.consistency_weight,
+            "entropy": self.entropy_weight,
+        }
+        return {name: weight for name, weight in weights.items() if weight}
 
     def _reconstruction(self, X):
         # Built per call from plain settings: skorch forbids torch modules as
@@ -189,19 +215,28 @@ class SemiSupervisedClassifierNet(ClassifierNet):
         )
         return loss(self.module_.reconstruct_raw(X), X)
 
-    def _terms(self, logits, y_true, X, training):
-        labelled = y_true >= 0
-        if labelled.any():
-            classification = super().get_loss(
-                logits[labelled], y_true[labelled], X=X, training=training
-            )
-        else:  # a validation batch without labels
-            classification = torch.zeros((), device=logits.device)
-        recon = self._reconstruction(X)
-        prefix = "train" if training else "valid"
-        self.history.record_batch(f"{prefix}_classification", classification.item())
-        self.history.record_batch(f"{prefix}_recon", recon.item())
-        return classification + self.reconstruction_weight * recon
+    def _unlabelled_loss(self, X, logits, prefix):
+        """The weighted sum of the active terms on rows ``X``, each one logged.
+
+        ``logits`` are the network's on ``X``, computed once for both terms that
+        need them (``None`` if no term does).
+        """
+        total = None
+        for name, weight in self.unlabelled_terms.items():
+            if name == "recon":
+                term = self._reconstruction(X)
+            elif name == "consistency":
+                term = virtual_adversarial_penalty(
+                    self.module_, X, logits, radius=self.consistency_radius
+                )
+            else:
+                term = entropy_penalty(logits)
+            self.history.record_batch(f"{prefix}_{name}", term.item())
+            total = weight * term if total is None else total + weight * term
+        return total
+
+    def _needs_logits(self) -> bool:
+        return bool(self.consistency_weight or self.entropy_weight)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
@@ -211,10 +246,9 @@ class SemiSupervisedClassifierNet(ClassifierNet):
         X_lab, y_lab = self.labelled_X[index], self.labelled_y[index]
         logits = self.infer(X_lab, **fit_params)
         labelled = super().get_loss(logits, y_lab, X=X_lab, training=True)
-        recon = self._reconstruction(Xi)
         self.history.record_batch("train_classification", labelled.item())
-        self.history.record_batch("train_recon", recon.item())
-        loss = labelled + self.reconstruction_weight * recon
+        logits_all = self.infer(Xi, **fit_params) if self._needs_logits() else None
+        loss = labelled + self._unlabelled_loss(Xi, logits_all, "train")
         loss.backward()
         return {"loss": loss, "y_pred": logits}
 
@@ -223,13 +257,21 @@ class SemiSupervisedClassifierNet(ClassifierNet):
         Xi, yi = unpack_data(batch)
         with torch.no_grad():
             logits = self.infer(Xi, **fit_params)
-            loss = self._terms(logits, yi, Xi, training=False)
+            labelled = yi >= 0
+            if labelled.any():
+                classification = super().get_loss(
+                    logits[labelled], yi[labelled], X=Xi, training=False
+                )
+            else:  # a validation batch without labels
+                classification = torch.zeros((), device=logits.device)
+            self.history.record_batch("valid_classification", classification.item())
+            loss = classification + self._unlabelled_loss(Xi, logits, "valid")
         return {"loss": loss, "y_pred": logits}
 
     @property
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
-        for name in ("classification", "recon"):
+        for name in ("classification", *self.unlabelled_terms):
             callbacks.append(
                 (f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True))
             )
@@ -258,9 +300,11 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     unlabelled row (in numeric ``y``, or as the integer ``-1`` in an ``object`` array
     of, say, strings; an array of strings has no unlabelled rows). An unfitted
     ``encoder`` is then fitted on every row (with the labels, where it can use them),
-    and the network on the labelled rows only; with ``reconstruction_weight > 0`` the
-    reconstruction of every row stays in the loss while fine-tuning (each step also
-    classifies a batch drawn from the labelled rows). ``-1`` is never a class:
+    and the network on the labelled rows only. Terms on every row can join the
+    cross-entropy while fine-tuning (each step then also classifies a batch drawn
+    from the labelled rows): the reconstruction (``reconstruction_weight``), virtual
+    adversarial training's consistency (``consistency_weight``) and entropy
+    minimisation (``entropy_weight``). ``-1`` is never a class:
     ``classes_`` and :meth:`predict` hold only the labels seen; ``y`` with no
     labelled row raises a ``ValueError``.
 
@@ -310,6 +354,25 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         drawn (with replacement) from the labelled rows, and an epoch is a pass over
         all rows. Needs an ``encoder`` whose ``decoder_`` takes its codes (e.g.
         :class:`skae.AutoencoderTransformer`). ``0`` trains on the labelled rows alone.
+    consistency_weight : float, default=0.0
+        Weight of virtual adversarial training's smoothness term [4]_ on every row
+        (labelled or not): the KL divergence between the network's prediction for a
+        row and for the row moved by ``consistency_radius`` in the direction that
+        changes the prediction most (one power iteration: two extra forward and one
+        extra backward pass per step). It needs no labels, so the unlabelled rows
+        teach the classifier where the classes' boundaries may not run. Training
+        steps are then drawn as for ``reconstruction_weight``. Logged as
+        ``consistency``; 0 switches it off.
+    consistency_radius : float, default=2.0
+        L2 norm of each row's adversarial perturbation (the ε of [4]_; 2.0 suits
+        784 pixels in [0, 1]; scale it with the inputs' norm).
+    entropy_weight : float, default=0.0
+        Weight of entropy minimisation on every row, which pushes the boundaries away
+        from dense regions (used with the consistency term in [4]_): the mean entropy
+        of the rows' predictions minus the entropy of their mean, so that the
+        predictions stay spread over the classes instead of collapsing onto one [5]_.
+        Logged as ``entropy`` (negative when the predictions are confident and
+        balanced); 0 switches it off.
     optimizer : str or torch.optim.Optimizer subclass, default='adam'
         One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
         (:class:`skae.optim.RProp`), 'torch_rprop', or an optimizer class.
@@ -357,10 +420,10 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         The trained network; ``encoder_`` and ``head_`` are its parts.
     history_ : pandas.DataFrame
         Per-epoch record (``train_loss``, ``train_acc``, and ``valid_loss``,
-        ``valid_acc`` with early stopping), indexed by epoch; with
-        ``reconstruction_weight > 0`` also ``train_classification`` and
-        ``train_recon`` (and their ``valid_`` counterparts), the two terms of
-        ``train_loss``.
+        ``valid_acc`` with early stopping), indexed by epoch; with a term on every
+        row also ``train_classification`` and, for each active term,
+        ``train_recon``, ``train_consistency`` or ``train_entropy`` (and their
+        ``valid_`` counterparts), the unweighted terms of ``train_loss``.
     n_epochs_ : int
         Epochs actually run.
     device_ : torch.device
@@ -385,6 +448,13 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     .. [3] N. Srivastava, G. Hinton, A. Krizhevsky, I. Sutskever and R. Salakhutdinov,
        "Dropout: a simple way to prevent neural networks from overfitting", Journal of
        Machine Learning Research 15, 2014.
+    .. [4] T. Miyato, S. Maeda, M. Koyama and S. Ishii, "Virtual adversarial
+       training: a regularization method for supervised and semi-supervised
+       learning", IEEE Transactions on Pattern Analysis and Machine Intelligence
+       41 (8), 2019.
+    .. [5] W. Hu, T. Miyato, S. Tokui, E. Matsumoto and M. Sugiyama, "Learning
+       discrete representations via information maximizing self-augmented
+       training", ICML 2017.
 
     Examples
     --------
@@ -412,6 +482,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "consistency_radius": [Interval(Real, 0, None, closed="neither")],
+        "entropy_weight": [Interval(Real, 0, None, closed="left")],
         **TRAINING_PARAMETER_CONSTRAINTS,
         **THREADS_PARAMETER_CONSTRAINTS,
     }
@@ -427,6 +500,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         input_dropout=0.0,
         max_norm=None,
         reconstruction_weight=0.0,
+        consistency_weight=0.0,
+        consistency_radius=2.0,
+        entropy_weight=0.0,
         optimizer="adam",
         optimizer_kwargs=None,
         lr=1e-3,
@@ -451,6 +527,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.input_dropout = input_dropout
         self.max_norm = max_norm
         self.reconstruction_weight = reconstruction_weight
+        self.consistency_weight = consistency_weight
+        self.consistency_radius = consistency_radius
+        self.entropy_weight = entropy_weight
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.lr = lr
@@ -501,7 +580,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         # The autoencoder learns from every row, labelled or not.
         self.autoencoder_ = self._fitted_autoencoder(X, y, random_state)
-        if self.reconstruction_weight > 0:
+        if self._uses_unlabelled_rows():
             self._labelled_rows = (X[labelled], y_encoded[labelled])
             try:
                 self._fit_net(X, y_encoded)
@@ -514,6 +593,10 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             self._fit_net(X[labelled], y_encoded[labelled])
         return self
+
+    def _uses_unlabelled_rows(self) -> bool:
+        """Whether a term on every row (labelled or not) is in the fine-tuning loss."""
+        return bool(self.reconstruction_weight or self.consistency_weight or self.entropy_weight)
 
     def _fitted_autoencoder(self, X, y, random_state):
         """The autoencoder to copy the encoder from: fitted here if it was not."""
@@ -546,7 +629,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         return fitted
 
     def _make_net(self, n_features, device, valid_set):
-        if self.reconstruction_weight == 0:
+        if not self._uses_unlabelled_rows():
             return ClassifierNet(
                 module=self._build_module(n_features),
                 criterion=nn.CrossEntropyLoss,
@@ -554,18 +637,23 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
                 **self._skorch_params(device, valid_set),
             )
         X_lab, y_lab = self._labelled_rows
-        # The loss the autoencoder was trained with: its fitted choice (an 'auto'
-        # setting resolved from the data), else its parameter.
-        params = self.autoencoder_.get_params()
-        recon_loss = getattr(self.autoencoder_, "loss_", params.get("loss", "mse"))
-        output = getattr(
-            self.autoencoder_, "output_activation_", params.get("output_activation", "linear")
-        )
+        recon_loss, output = "mse", "linear"
+        if self.reconstruction_weight:
+            # The loss the autoencoder was trained with: its fitted choice (an 'auto'
+            # setting resolved from the data), else its parameter.
+            params = self.autoencoder_.get_params()
+            recon_loss = getattr(self.autoencoder_, "loss_", params.get("loss", "mse"))
+            output = getattr(
+                self.autoencoder_, "output_activation_", params.get("output_activation", "linear")
+            )
         return SemiSupervisedClassifierNet(
             module=self._build_module(n_features),
             criterion=nn.CrossEntropyLoss,
             max_norm=self.max_norm,
             reconstruction_weight=self.reconstruction_weight,
+            consistency_weight=self.consistency_weight,
+            consistency_radius=self.consistency_radius,
+            entropy_weight=self.entropy_weight,
             recon_loss=recon_loss,
             recon_output_activation=output,
             labelled_X=torch.as_tensor(X_lab, dtype=torch.float32, device=device),

@@ -439,6 +439,8 @@ class ITLAutoencoder(BaseAutoencoder):
         weight_decay=0.0,
         lr_schedule=None,
         supervised_weight=0.0,
+        consistency_weight=0.0,
+        consistency_radius=2.0,
         n_threads=None,
     ):
         self.latent_dim = latent_dim
@@ -475,6 +477,8 @@ class ITLAutoencoder(BaseAutoencoder):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.supervised_weight = supervised_weight
+        self.consistency_weight = consistency_weight
+        self.consistency_radius = consistency_radius
         self.n_threads = n_threads
 
     def fit(self, X, y=None):

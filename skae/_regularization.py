@@ -8,7 +8,9 @@ described by a :class:`Regularization`:
   rate (sigmoid codes);
 - ``contractive``: squared Frobenius norm of the encoder's Jacobian;
 - ``weight_decay``: half the squared L2 norm of the weight matrices;
-- ``supervised``: cross-entropy of a linear head on the code, on labelled rows.
+- ``supervised``: cross-entropy of a linear head on the code, on labelled rows;
+- ``consistency``: virtual adversarial training's smoothness of that head's
+  predictions, on every row.
 
 Denoising is not a loss term: the net corrupts the encoder's input during training
 (``transform`` never sees noise) and reconstructs the clean input. Each term is logged
@@ -45,6 +47,8 @@ REGULARIZATION_PARAMETER_CONSTRAINTS: dict = {
 #: the optional supervised term (labels with -1 for unlabelled rows)
 SUPERVISED_PARAMETER_CONSTRAINTS: dict = {
     "supervised_weight": [Interval(Real, 0, None, closed="left")],
+    "consistency_weight": [Interval(Real, 0, None, closed="left")],
+    "consistency_radius": [Interval(Real, 0, None, closed="neither")],
 }
 
 #: torch threads while fitting and transforming
@@ -99,6 +103,10 @@ class Regularization:
         Weight of half the squared L2 norm of the weight matrices.
     supervised_weight : float
         Weight of the cross-entropy of the supervised head.
+    consistency_weight : float
+        Weight of virtual adversarial training's term on the supervised head.
+    consistency_radius : float
+        Norm of its adversarial perturbation.
     """
 
     noise: str | None = None
@@ -109,6 +117,8 @@ class Regularization:
     contractive_weight: float = 0.0
     weight_decay: float = 0.0
     supervised_weight: float = 0.0
+    consistency_weight: float = 0.0
+    consistency_radius: float = 2.0
 
     @property
     def term_names(self) -> tuple[str, ...]:
@@ -122,6 +132,8 @@ class Regularization:
             names.append("weight_decay")
         if self.supervised_weight:
             names.append("supervised")
+        if self.consistency_weight:
+            names.append("consistency")
         return tuple(names)
 
     @property
@@ -182,6 +194,65 @@ def supervised_penalty(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tens
     return F.cross_entropy(logits[labelled], labels[labelled])
 
 
+def _unit_rows(d: torch.Tensor) -> torch.Tensor:
+    """``d`` with every row scaled to unit L2 norm (a zero row stays zero)."""
+    norms = d.flatten(1).norm(dim=1).clamp_min(1e-12)
+    return d / norms.view(-1, *([1] * (d.ndim - 1)))
+
+
+def virtual_adversarial_penalty(
+    predict, x: torch.Tensor, logits: torch.Tensor, radius: float, xi: float = 1e-6
+) -> torch.Tensor:
+    """Virtual adversarial training's smoothness term (Miyato et al. 2018).
+
+    KL(p(y | x) || p(y | x + r)) averaged over the rows of ``x``, where ``r`` is the
+    perturbation of L2 norm ``radius`` that most changes the prediction, found by
+    one power iteration from a random direction. ``p(y | x)`` (the softmax of
+    ``logits``) is a fixed target: no labels are needed, so every row, labelled or
+    not, teaches the classifier to be smooth around the data.
+
+    Parameters
+    ----------
+    predict : callable
+        Maps inputs to logits (the network being trained).
+    x : torch.Tensor
+        Inputs, one row per sample.
+    logits : torch.Tensor
+        ``predict(x)``, already computed.
+    radius : float
+        L2 norm of the adversarial perturbation of each row.
+    xi : float, default=1e-6
+        Norm of the probe perturbation of the power iteration.
+    """
+    target = F.softmax(logits.detach(), dim=1)
+    probe = (xi * _unit_rows(torch.randn_like(x))).requires_grad_(True)
+    with torch.enable_grad():
+        divergence = F.kl_div(
+            F.log_softmax(predict(x.detach() + probe), dim=1), target, reduction="batchmean"
+        )
+        (direction,) = torch.autograd.grad(divergence, probe)
+    adversarial = radius * _unit_rows(direction.detach())
+    return F.kl_div(F.log_softmax(predict(x + adversarial), dim=1), target, reduction="batchmean")
+
+
+def entropy_penalty(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy minimisation, kept from collapsing onto one class.
+
+    The mean entropy of the rows' predicted class distributions minus the entropy of
+    their mean (the negated mutual information between rows and predicted classes,
+    as in Hu et al. 2017). The first part makes each prediction confident; the second
+    keeps the batch's predictions spread over the classes. Without it, a network
+    fine-tuned on 100 KMNIST labels with the consistency term predicted nearly one
+    class for every image (test error rising from 47 % to 86 % over 20 epochs).
+    """
+    log_p = F.log_softmax(logits, dim=1)
+    p = log_p.exp()
+    conditional = -(p * log_p).sum(dim=1).mean()
+    mean = p.mean(dim=0)
+    marginal = -(mean * torch.log(mean.clamp_min(1e-12))).sum()
+    return conditional - marginal
+
+
 #: numpydoc entries of the regulariser parameters, shared by the models' docstrings
 #: (substituted for ``%(regularization_parameters)s``)
 REGULARIZATION_PARAMETERS_DOC = """\
@@ -228,7 +299,18 @@ supervised_weight : float, default=0.0
         unlabelled row, as in :mod:`sklearn.semi_supervised`) jointly with the
         reconstruction of every row, so that :meth:`transform` gives class-aware
         codes. Each training step pairs its batch with a batch of labelled rows.
-        0 switches it off: ``y`` is then ignored. Logged as ``supervised``."""
+        0 switches it off: ``y`` is then ignored. Logged as ``supervised``.
+    consistency_weight : float, default=0.0
+        Weight of virtual adversarial training's term (Miyato et al. 2019) on the
+        supervised head, for every row, labelled or not: the KL divergence between
+        the head's prediction for a row and for the row moved by
+        ``consistency_radius`` in the direction that changes it most (one power
+        iteration). The unlabelled rows thus shape the code too: it must not change
+        class within that radius of the data. Needs ``supervised_weight > 0``; costs
+        about three extra encoder passes per step. Logged as ``consistency``.
+    consistency_radius : float, default=2.0
+        L2 norm of each row's adversarial perturbation (2.0 suits 784 pixels in
+        [0, 1]; scale it with the inputs' norm)."""
 
 #: the threads entry, substituted for ``%(threads_parameters)s``
 THREADS_PARAMETERS_DOC = """\

@@ -21,6 +21,7 @@ from ._regularization import (
     corrupt,
     sparsity_penalty,
     supervised_penalty,
+    virtual_adversarial_penalty,
     weight_penalty,
 )
 
@@ -94,7 +95,8 @@ class AutoencoderNet(NeuralNet):
     before the output activation) and ``'z'`` (the code; a VAE adds ``'mu'``, its
     mean). ``criterion`` is the reconstruction loss. Models with extra loss terms
     override :meth:`get_loss_terms` and list them in ``loss_terms``; the regularisers
-    of ``regularization`` (sparsity, contractive, weight decay, supervised) are added
+    of ``regularization`` (sparsity, contractive, weight decay, supervised,
+    consistency) are added
     on top by :meth:`get_loss`, for every model alike. Each term is logged per batch
     (``train_<name>``/``valid_<name>``) and averaged per epoch into the history,
     beside ``train_loss``/``valid_loss``.
@@ -187,6 +189,9 @@ class AutoencoderNet(NeuralNet):
         if reg.supervised_weight:
             terms["supervised"] = self._supervised_term(code, y_true, training)
             loss = loss + reg.supervised_weight * terms["supervised"]
+        if reg.consistency_weight:
+            terms["consistency"] = self._consistency_term(X)
+            loss = loss + reg.consistency_weight * terms["consistency"]
         terms["loss"] = loss
         return terms
 
@@ -212,6 +217,19 @@ class AutoencoderNet(NeuralNet):
         if y_true is None:
             return code.sum() * 0.0
         return supervised_penalty(head(code), y_true)
+
+    def _consistency_term(self, X):
+        """Virtual adversarial training's term on the supervised head, on clean rows."""
+        module = self.module_
+
+        def predict(inputs):
+            return module.supervised_head(module.encode(inputs))
+
+        # Validation runs without gradients; the power iteration needs them.
+        with torch.enable_grad():
+            return virtual_adversarial_penalty(
+                predict, X, predict(X), radius=self.regularization_.consistency_radius
+            )
 
     @property
     def _default_callbacks(self):

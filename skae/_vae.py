@@ -338,6 +338,8 @@ class VAETransformer(BaseAutoencoder):
         weight_decay=0.0,
         lr_schedule=None,
         supervised_weight=0.0,
+        consistency_weight=0.0,
+        consistency_radius=2.0,
         n_threads=None,
     ):
         self.latent_dim = latent_dim
@@ -374,6 +376,8 @@ class VAETransformer(BaseAutoencoder):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.supervised_weight = supervised_weight
+        self.consistency_weight = consistency_weight
+        self.consistency_radius = consistency_radius
         self.n_threads = n_threads
 
     # ------------------------------------------------------------------ use

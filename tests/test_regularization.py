@@ -315,6 +315,8 @@ def test_grid_search_sweeps_regularisers(digits01):
         ({"weight_decay": -1e-4}, "weight_decay"),
         ({"lr_schedule": "step"}, "lr_schedule"),
         ({"supervised_weight": 1.0}, r"needs labels: call fit\(X, y\)"),
+        ({"consistency_weight": 1.0}, "needs supervised_weight > 0"),
+        ({"consistency_radius": 0.0}, "consistency_radius"),
         ({"n_threads": 0}, "n_threads"),
     ],
 )
@@ -382,6 +384,52 @@ def test_supervised_vae_and_string_labels(digits01):
     vae = VAETransformer(**FAST, supervised_weight=1.0).fit(X, names)
     assert list(vae.classes_) == list("abcdefghij")
     assert "train_supervised" in vae.history_.columns
+
+
+@pytest.mark.parametrize("model", [AutoencoderTransformer, VAETransformer, ITLAutoencoder])
+def test_consistency_term_on_the_supervised_head(digits01, model):
+    """Virtual adversarial training on the supervised head, through the shared net:
+    logged per epoch, weighted into the loss, also on validation rows."""
+    X, y = digits01
+    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    params = dict(supervised_weight=1.0, consistency_weight=2.0, consistency_radius=0.5)
+    if model is ITLAutoencoder:
+        params["prior"] = "gaussian"
+    fitted = model(**FAST, **params, early_stopping=True).fit(X, y_partial)
+    h = fitted.history_
+    assert (h["train_consistency"] > 0).all() and np.isfinite(h["valid_consistency"]).all()
+    if model is AutoencoderTransformer:
+        np.testing.assert_allclose(
+            h["train_loss"],
+            h["train_recon"] + h["train_supervised"] + 2.0 * h["train_consistency"],
+            rtol=1e-5,
+        )
+
+
+def test_consistency_term_makes_the_head_smoother(digits01):
+    """The term does what it says: the head's predictions change less under the
+    adversarial perturbation it trains against."""
+    from skae._regularization import virtual_adversarial_penalty
+
+    X, y = digits01
+    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    params = {**FAST, "max_epochs": 10, "supervised_weight": 1.0, "consistency_radius": 1.0}
+    plain = AutoencoderTransformer(**params).fit(X, y_partial)
+    smooth = AutoencoderTransformer(**params, consistency_weight=10.0).fit(X, y_partial)
+    inputs = torch.as_tensor(X, dtype=torch.float32)
+
+    def sensitivity(ae):
+        module = ae.module_.eval()
+
+        def predict(x):
+            return module.supervised_head(module.encode(x))
+
+        torch.manual_seed(0)
+        with torch.no_grad():
+            return float(virtual_adversarial_penalty(predict, inputs, predict(inputs), 1.0))
+
+    # Measured 0.0033 against 0.0123 (seed 0).
+    assert sensitivity(smooth) < 0.5 * sensitivity(plain)
 
 
 # ---------------------------------------------------------------- threads
