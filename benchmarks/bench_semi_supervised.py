@@ -15,10 +15,10 @@ Every method sees all training images and the labels of a balanced subset of the
   on the codes. Their fit time includes the autoencoder's;
 * ``supervised_ae_svc``, ``supervised_ae_label_spreading``: the same autoencoder with
   the supervised term (``supervised_weight``, a linear head on the code trained on
-  the labelled rows at every step) and its consistency term (``consistency_weight``:
-  virtual adversarial training of that head on every row), fitted per draw, then an
-  SVC or label spreading on its codes; skipped when skae has no
-  ``supervised_weight`` yet;
+  the labelled rows at every step; with ``--consistency-weight``, off by default,
+  also its consistency term: virtual adversarial training of that head on every
+  row), fitted per draw, then an SVC or label spreading on its codes; skipped when
+  skae has no ``supervised_weight`` yet;
 * ``itl_argmax``, ``itl_mlp``: :class:`skae.ITLAutoencoder` with a one-hot class part
   and Gaussian style coordinates (``OneHotPrior(latent_dim, n_classes=10)``, the
   adversarial autoencoder's layout) and the Cauchy-Schwarz divergence, labelled rows
@@ -613,8 +613,10 @@ def main(argv=None):
         type=float,
         default=1.0,
         help="EncoderClassifier's consistency_weight (virtual adversarial training on "
-        "every row; 0 with --ec-reconstruction-weight 1 and --finetune-epochs 3 gives "
-        "the rows committed before it, in results/semi_supervised_ec_reconstruction.csv)",
+        "every row). The rows committed before it (results/"
+        "semi_supervised_ec_reconstruction.csv) came from --ec-consistency-weight 0 "
+        "--ec-entropy-weight 0 --ec-reconstruction-weight 1 --finetune-epochs 3 "
+        "--itl-supervised-weight 0 --itl-consistency-weight 0",
     )
     parser.add_argument(
         "--ec-entropy-weight",
@@ -626,8 +628,10 @@ def main(argv=None):
         "--ec-reconstruction-weight",
         type=float,
         default=0.0,
-        help="EncoderClassifier's reconstruction_weight (MNIST, 1,000 labels, draw 0: "
-        "4.12 %% with 1.0 and dropout 0.2, 4.20 %% without, at 1.8 times the cost)",
+        help="EncoderClassifier's reconstruction_weight (MNIST, 1,000 labels, draw 0, "
+        "with the entropy term before its class-balance part and the encoder of "
+        "--itl-supervised-weight 0: 4.12 %% with 1.0 and dropout 0.2, 4.20 %% without, "
+        "at 1.8 times the cost)",
     )
     parser.add_argument(
         "--itl-lambda",
