@@ -28,9 +28,10 @@ Every method sees all training images and the labels of a balanced subset of the
   adversarial training of that head on every row); the argmax of the code's class
   part, or an MLP on the labelled codes;
 * ``encoder_classifier``: :class:`skae.EncoderClassifier` whose unfitted ``encoder``
-  is that ITL autoencoder (pre-trained on every row with the labels it has, the same
-  fit as ``itl_*``'s, reused), fine-tuned on the labelled rows with virtual
-  adversarial training and entropy minimisation on every row (``--ec-*``).
+  is the shared autoencoder (pre-trained on every row, the same fit as ``ae_*``'s,
+  reused; ``--ec-encoder itl``: the ITL autoencoder, pre-trained with the labels it
+  has), fine-tuned on the labelled rows with virtual adversarial training and entropy
+  minimisation on every row (``--ec-*``).
 
 The supervised-term autoencoder has the shared autoencoder's network and epochs
 (``--hidden``, ``--activation``, ``--batch-size``, ``--latent-dim``, ``--max-epochs``);
@@ -232,12 +233,16 @@ def run_method(method, ctx):
         else:
             pred = label_spreading().fit(Z_train, yp).predict(Z_test)
     elif method == "encoder_classifier":
-        # The ITL fit is what EncoderClassifier(encoder=<unfitted ITL>) would do first
-        # (a clone with the same seed, on X and the partial labels): reused, and timed.
-        (itl, _, _), extra = ctx.cached("itl", lambda: fit_itl(ctx))
+        # The autoencoder's fit is what EncoderClassifier(encoder=<unfitted autoencoder>)
+        # would do first (a clone with the same seed, on X and the partial labels):
+        # reused, and timed.
+        if args.ec_encoder == "shared":
+            encoder, _, extra = ctx.shared_codes()
+        else:
+            (encoder, _, _), extra = ctx.cached("itl", lambda: fit_itl(ctx))
         start = Clock()
         clf = EncoderClassifier(
-            encoder=itl,
+            encoder=encoder,
             reconstruction_weight=args.ec_reconstruction_weight,
             consistency_weight=args.ec_consistency_weight,
             entropy_weight=args.ec_entropy_weight,
@@ -619,6 +624,15 @@ def main(argv=None):
         "--itl-supervised-weight 0 --itl-consistency-weight 0",
     )
     parser.add_argument(
+        "--ec-encoder",
+        choices=["shared", "itl"],
+        default="shared",
+        help="the autoencoder EncoderClassifier starts from: the shared unsupervised one "
+        "or the ITL one (draw 0 of MNIST 1,000 labels: 3.10 %% against 3.95 %%; draw 1 "
+        "of KMNIST 100 labels: 32.00 %% against 45.40 %%; the rows committed before, "
+        "and the 60,000-image rows, start from the ITL one)",
+    )
+    parser.add_argument(
         "--ec-entropy-weight",
         type=float,
         default=1.0,
@@ -699,7 +713,8 @@ def main(argv=None):
         f"{args.max_epochs} epochs), ITL autoencoder 784-{'-'.join(map(str, args.itl_hidden))}"
         f"-{args.itl_latent_dim} ({args.itl_activation}, batches of {args.itl_batch_size}, "
         f"{args.itl_epochs} epochs, supervised weight {args.itl_supervised_weight}, "
-        f"consistency weight {args.itl_consistency_weight}), EncoderClassifier from it "
+        f"consistency weight {args.itl_consistency_weight}), EncoderClassifier from the "
+        f"{'shared' if args.ec_encoder == 'shared' else 'ITL'} autoencoder "
         f"({args.finetune_epochs or args.itl_epochs} epochs, consistency weight "
         f"{args.ec_consistency_weight}, entropy weight {args.ec_entropy_weight}, "
         f"reconstruction weight {args.ec_reconstruction_weight}), "
