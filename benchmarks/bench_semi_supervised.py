@@ -621,7 +621,7 @@ def main(argv=None):
         "every row). The rows committed before it (results/"
         "semi_supervised_ec_reconstruction.csv) came from --ec-consistency-weight 0 "
         "--ec-entropy-weight 0 --ec-reconstruction-weight 1 --finetune-epochs 3 "
-        "--itl-supervised-weight 0 --itl-consistency-weight 0",
+        "--ec-encoder itl --itl-supervised-weight 0 --itl-consistency-weight 0",
     )
     parser.add_argument(
         "--ec-encoder",
