@@ -203,7 +203,7 @@ def _unit_rows(d: torch.Tensor) -> torch.Tensor:
 def virtual_adversarial_penalty(
     predict, x: torch.Tensor, logits: torch.Tensor, radius: float, xi: float = 1e-6
 ) -> torch.Tensor:
-    """Virtual adversarial training's smoothness term (Miyato et al. 2018).
+    """Virtual adversarial training's smoothness term (Miyato et al. 2019).
 
     KL(p(y | x) || p(y | x + r)) averaged over the rows of ``x``, where ``r`` is the
     perturbation of L2 norm ``radius`` that most changes the prediction, found by
@@ -225,6 +225,8 @@ def virtual_adversarial_penalty(
         Norm of the probe perturbation of the power iteration.
     """
     target = F.softmax(logits.detach(), dim=1)
+    # The power iteration needs gradients, also where the caller runs without them
+    # (validation): only this part enables them.
     probe = (xi * _unit_rows(torch.randn_like(x))).requires_grad_(True)
     with torch.enable_grad():
         divergence = F.kl_div(

@@ -225,11 +225,8 @@ class AutoencoderNet(NeuralNet):
         def predict(inputs):
             return module.supervised_head(module.encode(inputs))
 
-        # Validation runs without gradients; the power iteration needs them.
-        with torch.enable_grad():
-            return virtual_adversarial_penalty(
-                predict, X, predict(X), radius=self.regularization_.consistency_radius
-            )
+        radius = self.regularization_.consistency_radius
+        return virtual_adversarial_penalty(predict, X, predict(X), radius=radius)
 
     @property
     def _default_callbacks(self):
