@@ -300,8 +300,9 @@ supervised_weight : float, default=0.0
         with the cross-entropy on the labelled rows of ``y`` (``-1`` marks an
         unlabelled row, as in :mod:`sklearn.semi_supervised`) jointly with the
         reconstruction of every row, so that :meth:`transform` gives class-aware
-        codes. Each training step pairs its batch with a batch of labelled rows.
-        0 switches it off: ``y`` is then ignored. Logged as ``supervised``.
+        codes. Each training step pairs its batch with a batch of labelled rows,
+        corrupted by ``noise`` as the reconstruction's inputs are. 0 switches it
+        off: ``y`` is then ignored. Logged as ``supervised``.
     consistency_weight : float, default=0.0
         Weight of virtual adversarial training's term (Miyato et al. 2019) on the
         supervised head, for every row, labelled or not: the KL divergence between

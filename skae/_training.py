@@ -213,7 +213,13 @@ class AutoencoderNet(NeuralNet):
             X_lab, y_lab = labelled
             size = len(X_lab) if self.batch_size in (-1, None) else self.batch_size
             index = torch.randint(len(X_lab), (min(size, len(X_lab)),), device=X_lab.device)
-            return supervised_penalty(head(self.module_.encode(X_lab[index])), y_lab[index])
+            # Corrupted as the reconstruction's inputs are: on clean rows the head
+            # learns the few labelled images by heart and pulls their codes apart
+            # from the rest (KMNIST, 1,000 labels, masking noise 0.3: an SVC on the
+            # codes 16.10 % test error with clean labelled rows, 15.05 % with these).
+            reg = self.regularization_
+            inputs = corrupt(X_lab[index], reg.noise, reg.noise_level)
+            return supervised_penalty(head(self.module_.encode(inputs)), y_lab[index])
         if y_true is None:
             return code.sum() * 0.0
         return supervised_penalty(head(code), y_true)

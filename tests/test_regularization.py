@@ -358,6 +358,35 @@ def test_supervised_term_makes_codes_class_aware(digits01):
     assert accuracy(supervised) > accuracy(plain) + 0.1
 
 
+def test_supervised_term_sees_the_same_corruption_as_the_reconstruction(digits01):
+    X, y = digits01
+    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    training_inputs = []
+
+    def record(module, args):
+        if module.training:
+            training_inputs.append(args[0].detach())
+
+    class Recording(AutoencoderTransformer):
+        def _build_module(self, n_features):
+            module = super()._build_module(n_features)
+            module.encoder.register_forward_pre_hook(record)
+            return module
+
+    params = {**FAST, "max_epochs": 1, "supervised_weight": 1.0}
+    # Every masked input of an all-ones image is an exact zero.
+    Recording(**params, noise="masking", noise_level=0.5).fit(np.ones_like(X), y_partial)
+    # Each step encodes its batch and a batch of labelled rows: both corrupted.
+    n_steps = int(np.ceil(len(X) / FAST["batch_size"]))
+    assert len(training_inputs) == 2 * n_steps
+    masked = [float((inputs == 0).float().mean()) for inputs in training_inputs]
+    assert min(masked) > 0.4, masked
+
+    training_inputs.clear()
+    Recording(**params, noise=None).fit(np.ones_like(X), y_partial)
+    assert all(bool((inputs == 1).all()) for inputs in training_inputs)
+
+
 def test_supervised_term_off_ignores_y(digits01, baseline):
     X, y = digits01
     ae = AutoencoderTransformer(**FAST).fit(X, y)
