@@ -53,10 +53,15 @@ models = {
         autoencoder(), LabelSpreading(kernel="knn", n_neighbors=10)
     ),
     # CalibratedClassifierCV(SVC(), ensemble=False) replaces SVC(probability=True),
-    # deprecated in scikit-learn 1.9: self-training needs probabilities.
+    # deprecated in scikit-learn 1.9: self-training needs probabilities. Temperature
+    # scaling keeps the SVC's own predictions; Platt scaling's per-class sigmoids,
+    # fitted on a few labels per class, change them.
     "autoencoder + SelfTrainingClassifier(SVC)": make_pipeline(
         autoencoder(),
-        SelfTrainingClassifier(CalibratedClassifierCV(SVC(C=10), ensemble=False), threshold=0.9),
+        SelfTrainingClassifier(
+            CalibratedClassifierCV(SVC(C=10), method="temperature", ensemble=False),
+            threshold=0.7,
+        ),
     ),
     "EncoderClassifier, reconstruction kept": EncoderClassifier(
         encoder=autoencoder(),
