@@ -1,0 +1,119 @@
+"""The search behind ``bench_semi_supervised.py``'s ITL setting for few labels.
+
+One ``ITLAutoencoder`` fit per line: the benchmark's ITL network (784-512-256-16,
+``OneHotPrior(16, n_classes=10)``, CSD, ReLU, batches of 128, 20 epochs, supervised
+weight 3, consistency weight 10), with the parameters of ``--params`` (JSON) changed,
+on one data set, number of labels and draw of the benchmark (its ``load`` and
+``labelled_subset``). Each line scores the argmax of the code's class part and an
+MLP on the labelled codes twice: on the **unlabelled training rows** (their labels
+were hidden from the fit; the setting is chosen on these) and on the test images,
+beside PCA + SVC on the same rows. Rows are appended to
+``results/search_itl_few_labels.csv``.
+
+Run (one thread; several processes side by side)::
+
+    python benchmarks/search_itl_few_labels.py --dataset kmnist --n-labels 100 \\
+        --draw 0 --tag w1-mask0.5 \\
+        --params '{"supervised_weight": 1.0, "noise": "masking", "noise_level": 0.5}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.decomposition import PCA
+from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
+
+from _common import RESULTS, default_data_home
+from bench_semi_supervised import labelled_subset, load, svc
+from skae import ITLAutoencoder
+from skae.priors import OneHotPrior
+
+#: the benchmark's ITL autoencoder with more labels (``bench_semi_supervised.fit_itl``)
+BASE = dict(
+    latent_dim=16,
+    regularizer="csd",
+    hidden_layer_sizes=(512, 256),
+    activation="relu",
+    output_activation="sigmoid",
+    loss="bce",
+    batch_size=128,
+    max_epochs=20,
+    lambda_=1.0,
+    random_state=0,
+    supervised_weight=3.0,
+    consistency_weight=10.0,
+)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=["mnist", "kmnist"], default="kmnist")
+    parser.add_argument("--n-labels", type=int, default=100)
+    parser.add_argument("--draw", type=int, default=0)
+    parser.add_argument("--tag", required=True, help="the candidate's name in the CSV")
+    parser.add_argument("--params", default="{}", help="ITLAutoencoder parameters (JSON)")
+    parser.add_argument("--n-train", type=int, default=10000)
+    parser.add_argument("--data-home", default=default_data_home())
+    parser.add_argument("--output", default="search_itl_few_labels")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+    args.quick = False
+    data = load(args.dataset, args)
+    lab = labelled_subset(data.y_train, args.n_labels, args.draw)
+    y_partial = np.full(len(data.y_train), -1)
+    y_partial[lab] = data.y_train[lab]
+    pool = np.setdiff1d(np.arange(len(y_partial)), lab)
+
+    params = {**BASE, **json.loads(args.params)}
+    params["prior"] = OneHotPrior(params["latent_dim"], n_classes=10)
+    start = time.process_time()
+    itl = ITLAutoencoder(**params).fit(data.X_train, y_partial)
+    cpu_seconds = time.process_time() - start
+    Z_train, Z_test = itl.transform(data.X_train), itl.transform(data.X_test)
+    mlp = MLPClassifier((100,), max_iter=500, random_state=0)
+    mlp.fit(Z_train[lab], data.y_train[lab])
+    pca = PCA(50, random_state=0).fit(data.X_train)
+    pca_svc = svc().fit(pca.transform(data.X_train[lab]), data.y_train[lab])
+
+    def argmax(Z):
+        return itl.classes_[Z[:, :10].argmax(axis=1)]
+
+    def error(pred, y):
+        return round(float(np.mean(pred != y)), 5)
+
+    y_pool = data.y_train[pool]
+    row = dict(
+        tag=args.tag,
+        params=args.params,
+        dataset=args.dataset,
+        n_labels=args.n_labels,
+        draw=args.draw,
+        pool_argmax=error(argmax(Z_train[pool]), y_pool),
+        pool_mlp=error(mlp.predict(Z_train[pool]), y_pool),
+        pool_pca_svc=error(pca_svc.predict(pca.transform(data.X_train[pool])), y_pool),
+        test_argmax=error(argmax(Z_test), data.y_test),
+        test_mlp=error(mlp.predict(Z_test), data.y_test),
+        test_pca_svc=error(pca_svc.predict(pca.transform(data.X_test)), data.y_test),
+        fit_cpu_seconds=round(cpu_seconds, 1),
+    )
+    print(json.dumps(row), flush=True)
+    path = RESULTS / f"{args.output}.csv"
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        frame = pd.DataFrame([row])
+        if path.exists():
+            frame = pd.concat([pd.read_csv(path), frame], ignore_index=True)
+        frame.to_csv(path, index=False)
+
+
+if __name__ == "__main__":
+    main()
