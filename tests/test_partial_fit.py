@@ -88,13 +88,20 @@ def test_incremental_on_dask_array_matches_calls_by_hand(digits):
     assert inc.estimator_.n_epochs_ == dX.numblocks[0]
     assert_same_weights(inc.estimator_, by_hand)
 
-    # Transforming a Dask array block by block gives the in-memory codes.
-    expected = by_hand.transform(X)
+    # Transforming a Dask array block by block gives each block's codes exactly, and
+    # the in-memory codes to float32 precision: torch's matrix products round a row
+    # in a block of 450 and in the whole array differently on some CPUs (3 of 3,594
+    # codes differed by 3e-8 on a 2-core AMD EPYC).
+    per_block = np.vstack(
+        [by_hand.transform(X[start : start + 450]) for start in range(0, len(X), 450)]
+    )
+    in_memory = by_hand.transform(X)
     codes = inc.transform(dX)
     assert isinstance(codes, da.Array)
-    np.testing.assert_array_equal(codes.compute(), expected)
+    np.testing.assert_array_equal(codes.compute(), per_block)
+    np.testing.assert_allclose(codes.compute(), in_memory, rtol=1e-5, atol=1e-6)
     post = wrappers.ParallelPostFit(by_hand).transform(dX)
-    np.testing.assert_array_equal(post.compute(), expected)
+    np.testing.assert_array_equal(post.compute(), per_block)
 
 
 def test_itl_fitted_with_labels_keeps_training_with_them():
