@@ -45,12 +45,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _cpu_kernels() -> str:
+    """The vector instructions torch's CPU kernels use (``ATEN_CPU_CAPABILITY`` sets
+    them). Same code and seed on AVX2 and AVX-512 kernels can train to different
+    results: the ITL autoencoder with 10 KMNIST labels per class, 41.75 % and
+    48.10 % test error."""
+    try:
+        return torch.backends.cpu.get_cpu_capability()
+    except AttributeError:  # torch before 2.0
+        return "unknown"
+
+
 def machine_header(dataset: str, threads: int | None = None) -> str:
     """One Markdown paragraph: machine, cores, threads, versions, data set, date."""
     threads = torch.get_num_threads() if threads is None else threads
     return (
         f"Machine: {cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__} "
-        f"with {threads} threads; Python {platform.python_version()}. Data: {dataset}. "
+        f"({_cpu_kernels()} kernels) with {threads} threads; Python "
+        f"{platform.python_version()}. Data: {dataset}. "
         f"Date: {_dt.date.today().isoformat()}."
     )
 
