@@ -299,7 +299,8 @@ def itl_label_settings(args, n_labels, n_classes):
     With at most ``--itl-few-labels-per-class`` labels per class, a lighter supervised
     term on masked inputs: on ten labelled KMNIST images per class the weight-3 head
     learns them by heart. Chosen by the error on the unlabelled training rows (their
-    hidden labels; the test images unused), KMNIST 100 labels, draws 0-2, argmax:
+    hidden labels; the test images unused; AVX-512 kernels), KMNIST 100 labels, draws
+    0-2, argmax:
     weight 3, clean 45.95 / 43.63 / 41.48 %; weight 1, clean 39.66 / 39.34 / 34.78 %;
     weight 1, masking 0.5 35.62 / 39.75 / 37.42 % (seed 1: 35.78 / 38.81 / 37.87 %);
     PCA + SVC 38.81 / 41.13 / 40.35 %. With 1,000 labels the change costs (draws 0,
