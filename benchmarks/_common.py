@@ -50,10 +50,7 @@ def _cpu_kernels() -> str:
     them). Same code and seed on AVX2 and AVX-512 kernels can train to different
     results: the ITL autoencoder with 10 KMNIST labels per class, 41.75 % and
     48.10 % test error."""
-    try:
-        return torch.backends.cpu.get_cpu_capability()
-    except AttributeError:  # torch before 2.0
-        return "unknown"
+    return torch.backends.cpu.get_cpu_capability()
 
 
 def machine_header(dataset: str, threads: int | None = None) -> str:

@@ -316,25 +316,31 @@ def itl_label_settings(args, n_labels, n_classes):
     return {"supervised_weight": args.itl_supervised_weight, "noise": None}
 
 
-def fit_itl(ctx):
-    n_classes = len(np.unique(ctx.data.y_train))
-    itl = ITLAutoencoder(
-        latent_dim=ctx.args.itl_latent_dim,
+def itl_params(args, seed, n_labels, n_classes):
+    """The ITL autoencoder's parameters for ``n_labels`` labels (``--itl-*``)."""
+    return dict(
+        latent_dim=args.itl_latent_dim,
         # A one-hot class part and Gaussian style coordinates: the style carries the
         # appearance, so the class part need not cluster the images by it.
-        prior=OneHotPrior(ctx.args.itl_latent_dim, n_classes=n_classes),
+        prior=OneHotPrior(args.itl_latent_dim, n_classes=n_classes),
         regularizer="csd",
-        hidden_layer_sizes=tuple(ctx.args.itl_hidden),
-        activation=ctx.args.itl_activation,
+        hidden_layer_sizes=tuple(args.itl_hidden),
+        activation=args.itl_activation,
         output_activation="sigmoid",
         loss="bce",
-        batch_size=ctx.args.itl_batch_size,
-        max_epochs=ctx.args.itl_epochs,
-        lambda_=ctx.args.itl_lambda,
-        random_state=ctx.seed,
-        consistency_weight=ctx.args.itl_consistency_weight,
-        **itl_label_settings(ctx.args, len(ctx.lab), n_classes),
-    ).fit(ctx.data.X_train, ctx.y_partial)
+        batch_size=args.itl_batch_size,
+        max_epochs=args.itl_epochs,
+        lambda_=args.itl_lambda,
+        random_state=seed,
+        consistency_weight=args.itl_consistency_weight,
+        **itl_label_settings(args, n_labels, n_classes),
+    )
+
+
+def fit_itl(ctx):
+    n_classes = len(np.unique(ctx.data.y_train))
+    params = itl_params(ctx.args, ctx.seed, len(ctx.lab), n_classes)
+    itl = ITLAutoencoder(**params).fit(ctx.data.X_train, ctx.y_partial)
     return itl, itl.transform(ctx.data.X_train), itl.transform(ctx.data.X_test)
 
 
@@ -548,7 +554,8 @@ def plot(frame, path):
     plt.close(fig)
 
 
-def main(argv=None):
+def build_parser():
+    """The benchmark's command line (its defaults are the committed settings)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--datasets", nargs="+", default=["mnist", "kmnist"], choices=["mnist", "kmnist"]
@@ -766,7 +773,11 @@ def main(argv=None):
         action="store_true",
         help="redo the table and figure from the saved CSV, without fitting",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     # scikit-learn's neighbour searches and BLAS too: extra threads only contend here.
     threadpool_limits(args.threads)

@@ -1,10 +1,11 @@
 """The search behind ``bench_semi_supervised.py``'s ITL setting for few labels.
 
-One ``ITLAutoencoder`` fit per line: the benchmark's ITL network (784-512-256-16,
+One ``ITLAutoencoder`` fit per line: the benchmark's ITL autoencoder as it is with
+more than 10 labels per class (``bench_semi_supervised.itl_params``: 784-512-256-16,
 ``OneHotPrior(16, n_classes=10)``, CSD, ReLU, batches of 128, 20 epochs, supervised
-weight 3, consistency weight 10), with the parameters of ``--params`` (JSON) changed,
-on one data set, number of labels and draw of the benchmark (its ``load`` and
-``labelled_subset``). Each line scores the argmax of the code's class part and an
+weight 3, consistency weight 10, clean inputs, seed 0), with the parameters of
+``--params`` (JSON) changed, on one data set, number of labels and draw of the
+benchmark (its ``load`` and ``labelled_subset``). Each line scores the argmax of the code's class part and an
 MLP on the labelled codes twice: on the **unlabelled training rows** (their labels
 were hidden from the fit; the setting is chosen on these) and on the test images,
 beside PCA + SVC on the same rows. Rows are appended to
@@ -32,25 +33,9 @@ from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 from _common import RESULTS, default_data_home
-from bench_semi_supervised import labelled_subset, load, svc
+from bench_semi_supervised import build_parser, itl_params, labelled_subset, load, svc
 from skae import ITLAutoencoder
 from skae.priors import OneHotPrior
-
-#: the benchmark's ITL autoencoder with more labels (``bench_semi_supervised.fit_itl``)
-BASE = dict(
-    latent_dim=16,
-    regularizer="csd",
-    hidden_layer_sizes=(512, 256),
-    activation="relu",
-    output_activation="sigmoid",
-    loss="bce",
-    batch_size=128,
-    max_epochs=20,
-    lambda_=1.0,
-    random_state=0,
-    supervised_weight=3.0,
-    consistency_weight=10.0,
-)
 
 
 def main(argv=None):
@@ -66,14 +51,22 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     threadpool_limits(1)
-    args.quick = False
-    data = load(args.dataset, args)
+    # The benchmark's settings with more labels (weight 3, clean inputs), whatever
+    # the number of labels here.
+    bench = build_parser().parse_args(
+        [
+            *("--n-train", str(args.n_train), "--data-home", args.data_home),
+            *("--itl-few-labels-per-class", "0"),
+        ]
+    )
+    data = load(args.dataset, bench)
     lab = labelled_subset(data.y_train, args.n_labels, args.draw)
     y_partial = np.full(len(data.y_train), -1)
     y_partial[lab] = data.y_train[lab]
     pool = np.setdiff1d(np.arange(len(y_partial)), lab)
 
-    params = {**BASE, **json.loads(args.params)}
+    params = itl_params(bench, 0, args.n_labels, n_classes=10)
+    params.update(json.loads(args.params))
     params["prior"] = OneHotPrior(params["latent_dim"], n_classes=10)
     start = time.process_time()
     itl = ITLAutoencoder(**params).fit(data.X_train, y_partial)

@@ -98,8 +98,9 @@ def test_incremental_on_dask_array_matches_calls_by_hand(digits):
     in_memory = by_hand.transform(X)
     codes = inc.transform(dX)
     assert isinstance(codes, da.Array)
-    np.testing.assert_array_equal(codes.compute(), per_block)
-    np.testing.assert_allclose(codes.compute(), in_memory, rtol=1e-5, atol=1e-6)
+    codes = codes.compute()
+    np.testing.assert_array_equal(codes, per_block)
+    np.testing.assert_allclose(codes, in_memory, rtol=1e-5, atol=1e-6)
     post = wrappers.ParallelPostFit(by_hand).transform(dX)
     np.testing.assert_array_equal(post.compute(), per_block)
 
