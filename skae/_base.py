@@ -12,6 +12,7 @@ reconstruction term, its skorch net class (``_net_class``).
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -119,6 +120,35 @@ def check_layer_sizes(sizes, name: str) -> tuple:
     if any(not isinstance(s, Integral) or s < 1 for s in sizes_tuple):
         raise ValueError(f"{name} must be positive integers, got {sizes!r}.")
     return sizes_tuple
+
+
+#: the largest magnitude a float32 network can take as input
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32_range(values, name: str = "X") -> None:
+    """Raise a ``ValueError`` naming the problem if ``values`` hold a value that a
+    float32 network cannot take: NaN, infinity, or a magnitude beyond float32's range.
+
+    ``values`` is a numpy array or a torch tensor (a batch at inference). The common
+    case costs one pass (the minimum and maximum); the message is built only on failure.
+    """
+    tensor = torch.as_tensor(values)
+    if tensor.numel() == 0:
+        return
+    low, high = (float(v) for v in torch.aminmax(tensor))
+    if low >= -FLOAT32_MAX and high <= FLOAT32_MAX:
+        return
+    if torch.isnan(tensor).any():
+        problem = "NaN"
+    elif torch.isinf(tensor).any():
+        problem = "infinity"
+    else:
+        problem = (
+            f"values beyond float32's range (largest magnitude {max(-low, high):.3g}, "
+            f"limit {FLOAT32_MAX:.3g}), which skae's float32 networks cannot represent"
+        )
+    raise ValueError(f"Input {name} contains {problem}.")
 
 
 def check_codes(estimator, X, code_size: str = "the code size") -> np.ndarray:
@@ -439,19 +469,51 @@ class SkorchEstimatorMixin(VersionStampMixin):
         """The trained torch module."""
         return self.net_.module_
 
+    def _validate_inference_input(self, X) -> np.ndarray:
+        """``X`` validated for inference, as float64 or float32.
+
+        NaN, infinity and values beyond float32's range are refused batch by batch in
+        :meth:`_apply`, so ``validate_data`` skips its own scan for them.
+        """
+        return validate_data(
+            self, X, dtype=(np.float64, np.float32), reset=False, ensure_all_finite=False
+        )
+
+    def _inference_module(self, dtype: torch.dtype) -> torch.nn.Module:
+        """The trained module in evaluation mode, computing in ``dtype``.
+
+        Float64 input runs through a float64 copy of the float32 weights (an exact
+        widening), so that a row's result does not depend on which other rows share its
+        batch: float32 matrix products round differently for different batch shapes,
+        and the size of that rounding depends on the CPU's kernels. Apple's MPS
+        backend has no float64, so there the float32 module serves.
+        """
+        module = self.module_.eval()
+        if dtype == torch.float64 and self.device_.type != "mps":
+            module = copy.deepcopy(module).double()
+        return module
+
     def _apply(self, fn, X: np.ndarray) -> np.ndarray:
-        """Run ``fn`` over ``X`` in inference mode, in large batches, on the device."""
-        module = self.module_
-        module.eval()
+        """``fn(module, batch)`` over ``X`` in inference mode, in batches, on the device.
+
+        The module computes in the floating dtype of ``X`` (see
+        :meth:`_inference_module`). Each batch is checked for values a float32
+        network cannot take (NaN, infinity, beyond float32's range) while it is in
+        the cache, which costs less than a separate scan of the whole input: the
+        callers validate ``X`` with ``ensure_all_finite=False``.
+        """
+        module = self._inference_module(torch.float64 if X.dtype == np.float64 else torch.float32)
+        dtype = next(module.parameters()).dtype
         outputs = []
         with torch.inference_mode(), torch_threads(self._n_threads()):
             for start in range(0, max(len(X), 1), INFERENCE_BATCH_SIZE):
                 # np.require copies read-only input (e.g. a memmap): torch cannot
                 # wrap it without a warning.
-                chunk = np.require(X[start : start + INFERENCE_BATCH_SIZE], np.float32, ["C", "W"])
-                batch = torch.from_numpy(chunk).to(self.device_)
-                outputs.append(fn(batch).cpu())
-        return torch.cat(outputs).numpy()
+                chunk = np.require(X[start : start + INFERENCE_BATCH_SIZE], X.dtype, ["C", "W"])
+                batch = torch.from_numpy(chunk)
+                check_float32_range(batch)
+                outputs.append(fn(module, batch.to(self.device_, dtype)).cpu())
+        return torch.cat(outputs).numpy().astype(X.dtype, copy=False)
 
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):
@@ -725,6 +787,8 @@ class BaseAutoencoder(
         low, high = X.min(), X.max()  # one pass each over a possibly large X
         if low >= 0 and high <= 1:
             return
+        if not (low >= -FLOAT32_MAX and high <= FLOAT32_MAX):
+            check_float32_range(X)
         if self.loss_ == "bce":
             raise ValueError(
                 "loss='bce' needs inputs in [0, 1]; got values in "
@@ -808,8 +872,8 @@ class BaseAutoencoder(
             The codes, in the floating dtype of ``X``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._apply(self.module_.encode, X).astype(X.dtype, copy=False)
+        X = self._validate_inference_input(X)
+        return self._apply(lambda module, x: module.encode(x), X)
 
     def inverse_transform(self, X):
         """Decode codes back to input space.
@@ -824,7 +888,7 @@ class BaseAutoencoder(
         X_reconstructed : ndarray of shape (n_samples, n_features_in_)
         """
         Z = check_codes(self, X)
-        return self._apply(self.module_.decode, Z).astype(Z.dtype, copy=False)
+        return self._apply(lambda module, z: module.decode(z), Z)
 
     def reconstruct(self, X):
         """Encode then decode ``X``.
@@ -838,9 +902,8 @@ class BaseAutoencoder(
         X_reconstructed : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        module = self.module_
-        return self._apply(lambda x: module.decode(module.encode(x)), X).astype(X.dtype, copy=False)
+        X = self._validate_inference_input(X)
+        return self._apply(lambda module, x: module.decode(module.encode(x)), X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

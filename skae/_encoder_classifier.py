@@ -21,6 +21,7 @@ from torch import nn
 from ._base import (
     TRAINING_PARAMETER_CONSTRAINTS,
     SkorchEstimatorMixin,
+    check_float32_range,
     check_layer_sizes,
 )
 from ._losses import ReconstructionLoss
@@ -576,6 +577,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         self._validate_hyperparameters()
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+        check_float32_range(X)
         self.classes_, y_encoded, labelled = encode_partial_labels(y, type(self).__name__)
         random_state = check_random_state(self.random_state)
         # The autoencoder learns from every row, labelled or not.
@@ -728,8 +730,8 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._apply(self.module_, X).astype(np.float64)
+        X = self._validate_inference_input(X)
+        return self._apply(lambda module, x: module(x), X).astype(np.float64, copy=False)
 
     def decision_function(self, X):
         """Logits (unnormalised log-probabilities) of each class.

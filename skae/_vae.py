@@ -14,7 +14,6 @@ from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
     check_is_fitted,
-    validate_data,
 )
 from torch import nn
 
@@ -32,8 +31,10 @@ def reparameterize(
     mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Draw ``z = mu + sigma * eps`` with ``eps ~ N(0, I)``, differentiable in mu and logvar."""
-    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
-    return mu + torch.exp(0.5 * logvar) * eps
+    # Drawn in float32 whatever mu's dtype: float64 inference then sees the same
+    # draws as float32 inference and training for the same seed.
+    eps = torch.randn(mu.shape, generator=generator, dtype=torch.float32, device=mu.device)
+    return mu + torch.exp(0.5 * logvar) * eps.to(mu.dtype)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -413,12 +414,11 @@ class VAETransformer(BaseAutoencoder):
             means then log-variances (``'mean_logvar'``), in the dtype of ``X``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = self._validate_inference_input(X)
         mode = self._checked_transform_mode()
-        module = self.module_
         generator = self._generator() if mode == "sample" else None
 
-        def encode(x):
+        def encode(module, x):
             if mode == "mean":
                 return module.encode(x)
             mu, logvar = module.encode_stats(x)
@@ -426,7 +426,7 @@ class VAETransformer(BaseAutoencoder):
                 return torch.cat([mu, logvar], dim=1)
             return reparameterize(mu, logvar, generator=generator)
 
-        return self._apply(encode, X).astype(X.dtype, copy=False)
+        return self._apply(encode, X)
 
     def inverse_transform(self, X):
         """Decode codes back to input space (probabilities for a sigmoid output).
@@ -468,7 +468,7 @@ class VAETransformer(BaseAutoencoder):
         if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         Z = check_random_state(random_state).standard_normal((n_samples, self._n_features_out))
-        return self._apply(self.module_.decode, Z).astype(np.float64)
+        return self._apply(lambda module, z: module.decode(z), Z)
 
     def elbo(self, X):
         """Per-sample evidence lower bound ``E_q[log p(x | z)] - KL(q(z | x) || N(0, I))``.
@@ -491,10 +491,10 @@ class VAETransformer(BaseAutoencoder):
             Higher is better; a lower bound on ``log p(x)``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        module, generator = self.module_, self._generator()
+        X = self._validate_inference_input(X)
+        generator = self._generator()
 
-        def per_sample(x):
+        def per_sample(module, x):
             mu, logvar = module.encode_stats(x)
             raw = module.decode_raw(reparameterize(mu, logvar, generator=generator))
             nll = negative_log_likelihood(raw, x, self.loss_, self.output_activation_)
