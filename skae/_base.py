@@ -378,6 +378,10 @@ class SkorchEstimatorMixin(VersionStampMixin):
     def _n_threads(self):
         return getattr(self, "n_threads", None)
 
+    def _batch_size(self):
+        """The batch size to train with (an estimator may resolve ``'auto'`` here)."""
+        return self.batch_size
+
     def _train_valid_split(self, dataset: TensorDataset, seed: int):
         if not self.early_stopping:
             return dataset, None
@@ -427,7 +431,7 @@ class SkorchEstimatorMixin(VersionStampMixin):
         return dict(
             optimizer=optimizer,
             lr=self.lr,
-            batch_size=-1 if self.batch_size == "full" else self.batch_size,
+            batch_size=-1 if self._batch_size() == "full" else self._batch_size(),
             max_epochs=self.max_epochs_,
             iterator_train=TensorBatchIterator,
             iterator_train__shuffle=True,

@@ -34,6 +34,18 @@ from ._regularization import (
 )
 from ._semi_supervised import encode_partial_labels
 
+#: what each ``'auto'`` setting resolves to when ``y`` holds unlabelled rows (``-1``),
+#: and when every row is labelled; the few-labels guide holds the evidence
+AUTO_SETTINGS = {
+    "consistency_weight": (1.0, 0.0),
+    "entropy_weight": (1.0, 0.0),
+    "batch_size": (128, 256),
+    "max_epochs": (10, 50),
+}
+
+#: code size of the autoencoder that ``encoder='auto'`` pre-trains on every row
+AUTO_ENCODER_LATENT_DIM = 32
+
 #: modules after which ``dropout`` goes: the activations skae builds ('linear' too)
 _ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
 
@@ -299,20 +311,25 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     **Few labels.** As in :mod:`sklearn.semi_supervised`, a label of ``-1`` marks an
     unlabelled row (in numeric ``y``, or as the integer ``-1`` in an ``object`` array
-    of, say, strings; an array of strings has no unlabelled rows). An unfitted
-    ``encoder`` is then fitted on every row (with the labels, where it can use them),
-    and the network on the labelled rows only. Terms on every row can join the
-    cross-entropy while fine-tuning (each step then also classifies a batch drawn
-    from the labelled rows): the reconstruction (``reconstruction_weight``), virtual
-    adversarial training's consistency (``consistency_weight``) and entropy
-    minimisation (``entropy_weight``). ``-1`` is never a class:
-    ``classes_`` and :meth:`predict` hold only the labels seen; ``y`` with no
+    of, say, strings; an array of strings has no unlabelled rows). With the defaults,
+    ``fit(X, y)`` then uses every row: it pre-trains an
+    :class:`AutoencoderTransformer` (32 code units) on all of ``X`` and fine-tunes
+    the network with virtual adversarial training's consistency term and entropy
+    minimisation on every row, each step also classifying a batch drawn from the
+    labelled rows. Every ``'auto'`` setting resolves at fit time (``encoder``,
+    ``consistency_weight``, ``entropy_weight``, ``batch_size``, ``max_epochs``) and
+    the resolved values are kept as fitted attributes; with every row labelled they
+    resolve to a plain supervised network from random weights. ``-1`` is never a
+    class: ``classes_`` and :meth:`predict` hold only the labels seen; ``y`` with no
     labelled row raises a ``ValueError``.
 
     Parameters
     ----------
-    encoder : skae autoencoder or None, default=None
-        A fitted autoencoder (anything with ``encoder_``, a torch module mapping inputs
+    encoder : skae autoencoder, 'auto' or None, default='auto'
+        ``'auto'``: with unlabelled rows in ``y``, an unfitted
+        ``AutoencoderTransformer(latent_dim=32)`` (pre-trained on every row as
+        described next); with every row labelled, ``None``. Otherwise a fitted
+        autoencoder (anything with ``encoder_``, a torch module mapping inputs
         to codes, and ``n_features_in_``) whose encoder initialises the network, or an
         unfitted one: a clone of it is then fitted on ``X`` and ``y`` (``-1`` rows
         included) inside :meth:`fit`, seeded from ``random_state`` if its own
@@ -355,7 +372,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         drawn (with replacement) from the labelled rows, and an epoch is a pass over
         all rows. Needs an ``encoder`` whose ``decoder_`` takes its codes (e.g.
         :class:`skae.AutoencoderTransformer`). ``0`` trains on the labelled rows alone.
-    consistency_weight : float, default=0.0
+    consistency_weight : float or 'auto', default='auto'
         Weight of virtual adversarial training's smoothness term [4]_ on every row
         (labelled or not): the KL divergence between the network's prediction for a
         row and for the row moved by ``consistency_radius`` in the direction that
@@ -367,13 +384,14 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     consistency_radius : float, default=2.0
         L2 norm of each row's adversarial perturbation (the ε of [4]_; 2.0 suits
         784 pixels in [0, 1]; scale it with the inputs' norm).
-    entropy_weight : float, default=0.0
+    entropy_weight : float or 'auto', default='auto'
         Weight of entropy minimisation on every row, which pushes the boundaries away
         from dense regions (used with the consistency term in [4]_): the mean entropy
         of the rows' predictions minus the entropy of their mean, so that the
         predictions stay spread over the classes instead of collapsing onto one [5]_.
         Logged as ``entropy`` (negative when the predictions are confident and
-        balanced); 0 switches it off.
+        balanced); 0 switches it off. ``'auto'``: 1 with unlabelled rows in ``y``,
+        else 0.
     optimizer : str or torch.optim.Optimizer subclass, default='adam'
         One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
         (:class:`skae.optim.RProp`), 'torch_rprop', or an optimizer class.
@@ -382,10 +400,12 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``optimizer__<key>``, e.g. ``set_params(optimizer__momentum=0.9)``).
     lr : float, default=1e-3
         Learning rate.
-    batch_size : int, -1 or 'full', default=256
+    batch_size : int, -1, 'full' or 'auto', default='auto'
         Samples per gradient step; ``-1`` or ``'full'`` uses the whole training set.
-    max_epochs : int, default=50
-        Number of passes over the training data.
+        ``'auto'``: 128 with unlabelled rows in ``y``, else 256.
+    max_epochs : int or 'auto', default='auto'
+        Number of passes over the training data (over every row when a term on
+        every row is active). ``'auto'``: 10 with unlabelled rows in ``y``, else 50.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (a seeded random subset) and stop
         when the validation cross-entropy has not improved by ``tol`` for
@@ -412,6 +432,12 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels of the labelled rows (never the unlabelled marker ``-1``).
+    consistency_weight_, entropy_weight_ : float
+        The weights trained with (``'auto'`` resolved).
+    batch_size_ : int or 'full'
+        The batch size trained with (``'auto'`` resolved).
+    max_epochs_ : int
+        The epoch budget trained with (``'auto'`` resolved).
     autoencoder_ : estimator or None
         The fitted autoencoder whose encoder was used (a copy of ``encoder`` or the
         clone fitted in :meth:`fit`); ``None`` for ``encoder=None``.
@@ -474,7 +500,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "encoder": [HasMethods(["fit"]), None],
+        "encoder": [HasMethods(["fit"]), StrOptions({"auto"}), None],
         "freeze_encoder": ["boolean"],
         "encoder_hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -483,16 +509,17 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
-        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "consistency_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "consistency_radius": [Interval(Real, 0, None, closed="neither")],
-        "entropy_weight": [Interval(Real, 0, None, closed="left")],
+        "entropy_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         **TRAINING_PARAMETER_CONSTRAINTS,
+        "batch_size": [*TRAINING_PARAMETER_CONSTRAINTS["batch_size"], StrOptions({"auto"})],
         **THREADS_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(
         self,
-        encoder=None,
+        encoder="auto",
         freeze_encoder=False,
         encoder_hidden_layer_sizes=(200,),
         hidden_layer_sizes=(),
@@ -501,14 +528,14 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         input_dropout=0.0,
         max_norm=None,
         reconstruction_weight=0.0,
-        consistency_weight=0.0,
+        consistency_weight="auto",
         consistency_radius=2.0,
-        entropy_weight=0.0,
+        entropy_weight="auto",
         optimizer="adam",
         optimizer_kwargs=None,
         lr=1e-3,
-        batch_size=256,
-        max_epochs=50,
+        batch_size="auto",
+        max_epochs="auto",
         early_stopping=False,
         validation_fraction=0.1,
         patience=10,
@@ -551,13 +578,49 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self._check_optimizer()
         check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         sizes = check_layer_sizes(self.encoder_hidden_layer_sizes, "encoder_hidden_layer_sizes")
-        if self.encoder is None and not sizes:
-            raise ValueError("encoder=None needs at least one encoder_hidden_layer_sizes entry.")
+        if (self.encoder is None or isinstance(self.encoder, str)) and not sizes:
+            raise ValueError(
+                f"encoder={self.encoder!r} needs at least one encoder_hidden_layer_sizes entry "
+                "(the random encoder used when every row is labelled)."
+            )
         if self.encoder is None and self.reconstruction_weight > 0:
             raise ValueError(
                 "reconstruction_weight > 0 needs an autoencoder as encoder (its decoder "
                 "reconstructs the inputs); encoder=None has none."
             )
+
+    def _resolve_auto_settings(self, has_unlabelled_rows: bool) -> None:
+        """Set ``consistency_weight_``, ``entropy_weight_``, ``batch_size_`` and
+        ``max_epochs_``.
+
+        An explicit setting is kept; ``'auto'`` becomes the setting of
+        ``AUTO_SETTINGS`` for data with or without unlabelled rows.
+        """
+        column = 0 if has_unlabelled_rows else 1
+        for name, choices in AUTO_SETTINGS.items():
+            value = getattr(self, name)
+            setattr(self, f"{name}_", choices[column] if value == "auto" else value)
+
+    def _resolved_encoder(self, has_unlabelled_rows: bool):
+        """``encoder``, with ``'auto'`` resolved: an autoencoder to pre-train on every
+        row when there are unlabelled rows (they then shape the code), else none."""
+        if not (isinstance(self.encoder, str) and self.encoder == "auto"):
+            return self.encoder
+        if not has_unlabelled_rows:
+            return None
+        # Imported here: the autoencoders' module does not need the classifier.
+        from ._autoencoder import AutoencoderTransformer
+
+        return AutoencoderTransformer(
+            latent_dim=AUTO_ENCODER_LATENT_DIM, device=self.device, n_threads=self.n_threads
+        )
+
+    def _max_epochs_for(self, n_train: int) -> int:
+        # Resolved with the other 'auto' settings, from the labels rather than the rows.
+        return int(self.max_epochs_)
+
+    def _batch_size(self):
+        return self.batch_size_
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y):
@@ -579,9 +642,18 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
         check_float32_range(X)
         self.classes_, y_encoded, labelled = encode_partial_labels(y, type(self).__name__)
+        has_unlabelled_rows = not labelled.all()
+        self._resolve_auto_settings(has_unlabelled_rows)
+        encoder = self._resolved_encoder(has_unlabelled_rows)
+        if encoder is None and self.reconstruction_weight > 0:
+            raise ValueError(
+                "reconstruction_weight > 0 needs an autoencoder as encoder (its decoder "
+                "reconstructs the inputs); encoder='auto' uses none when every row is "
+                "labelled: pass an autoencoder."
+            )
         random_state = check_random_state(self.random_state)
         # The autoencoder learns from every row, labelled or not.
-        self.autoencoder_ = self._fitted_autoencoder(X, y, random_state)
+        self.autoencoder_ = self._fitted_autoencoder(encoder, X, y, random_state)
         if self._uses_unlabelled_rows():
             self._labelled_rows = (X[labelled], y_encoded[labelled])
             try:
@@ -598,17 +670,17 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _uses_unlabelled_rows(self) -> bool:
         """Whether a term on every row (labelled or not) is in the fine-tuning loss."""
-        return bool(self.reconstruction_weight or self.consistency_weight or self.entropy_weight)
+        return bool(self.reconstruction_weight or self.consistency_weight_ or self.entropy_weight_)
 
-    def _fitted_autoencoder(self, X, y, random_state):
+    def _fitted_autoencoder(self, encoder, X, y, random_state):
         """The autoencoder to copy the encoder from: fitted here if it was not."""
-        if self.encoder is None:
+        if encoder is None:
             return None
         try:
-            check_is_fitted(self.encoder)
+            check_is_fitted(encoder)
         except NotFittedError:
             # Pre-train a clone on the same inputs: the user's object stays unfitted.
-            autoencoder = clone(self.encoder)
+            autoencoder = clone(encoder)
             if autoencoder.get_params().get("random_state", 0) is None:
                 seed = random_state.randint(np.iinfo(np.int32).max)
                 autoencoder.set_params(random_state=seed)
@@ -616,11 +688,11 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             # labels ignore it, the others pre-train semi-supervised.
             fitted = autoencoder.fit(X, y)
         else:
-            fitted = copy.deepcopy(self.encoder)
+            fitted = copy.deepcopy(encoder)
         if not isinstance(getattr(fitted, "encoder_", None), nn.Module):
             raise TypeError(
                 f"encoder must be a skae autoencoder with a torch 'encoder_' after fit; "
-                f"{type(self.encoder).__name__} has none."
+                f"{type(encoder).__name__} has none."
             )
         n_in = getattr(fitted, "n_features_in_", None)
         if n_in != X.shape[1]:
@@ -653,9 +725,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             criterion=nn.CrossEntropyLoss,
             max_norm=self.max_norm,
             reconstruction_weight=self.reconstruction_weight,
-            consistency_weight=self.consistency_weight,
+            consistency_weight=self.consistency_weight_,
             consistency_radius=self.consistency_radius,
-            entropy_weight=self.entropy_weight,
+            entropy_weight=self.entropy_weight_,
             recon_loss=recon_loss,
             recon_output_activation=output,
             labelled_X=torch.as_tensor(X_lab, dtype=torch.float32, device=device),

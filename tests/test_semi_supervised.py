@@ -76,7 +76,15 @@ def test_encode_partial_labels():
 
 # ---------------------------------------------------------------- EncoderClassifier
 def _encoder_classifier(encoder, **params):
-    defaults = dict(lr=3e-3, batch_size=64, max_epochs=30, random_state=0)
+    # The terms on every row off unless a test names them: each test measures its own.
+    defaults = dict(
+        lr=3e-3,
+        batch_size=64,
+        max_epochs=30,
+        consistency_weight=0.0,
+        entropy_weight=0.0,
+        random_state=0,
+    )
     return EncoderClassifier(encoder=encoder, **{**defaults, **params})
 
 
@@ -204,9 +212,12 @@ def test_encoder_classifier_pretrains_with_the_labels(few_labels):
 
 
 def test_reconstruction_weight_needs_an_autoencoder(few_labels):
-    X_train, _, _, _, y_partial, _ = few_labels
+    X_train, _, y_train, _, y_partial, _ = few_labels
     with pytest.raises(ValueError, match="reconstruction_weight > 0 needs an autoencoder"):
-        EncoderClassifier(reconstruction_weight=1.0).fit(X_train, y_partial)
+        EncoderClassifier(encoder=None, reconstruction_weight=1.0).fit(X_train, y_partial)
+    # encoder='auto' chooses no autoencoder when every row is labelled.
+    with pytest.raises(ValueError, match="encoder='auto' uses none when every row"):
+        EncoderClassifier(reconstruction_weight=1.0).fit(X_train, y_train)
 
 
 # ------------------------------------------- EncoderClassifier: consistency, entropy

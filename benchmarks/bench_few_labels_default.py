@@ -1,0 +1,145 @@
+"""What ``EncoderClassifier().fit(X, y)`` reaches with its defaults and few labels.
+
+The question a user asks first: with a few labels among many images (``-1`` for the
+rest), how good is the classifier skae builds when nothing is set? Each row is one
+fit of ``EncoderClassifier(random_state=draw)`` with every other parameter at its
+default, on a balanced label draw (``draw`` seeds it: the same draws as
+bench_semi_supervised.py), scored on the test set; an RBF SVC on the labelled pixels
+alone is the baseline on the same draw. Fit time is wall-clock for the whole fit
+(pre-training included) and CPU seconds of this process.
+
+Data: MNIST (the official 60,000 training images, 10,000 test images) and
+Kuzushiji-MNIST (the offline protocol: its 10,000 test images split 8,000 / 2,000).
+
+Run (one process per data set and label count, so that the accuracy rows can share a
+machine, one thread each; run the timing alone with ``--threads 2``)::
+
+    python benchmarks/bench_few_labels_default.py --datasets mnist --n-labels 100
+    python benchmarks/bench_few_labels_default.py --datasets mnist --n-labels 1000
+    python benchmarks/bench_few_labels_default.py --datasets kmnist --n-labels 100 1000
+
+Each run appends its rows to ``results/few_labels_default.csv`` (a row already there
+for the same data set, label count and draw is replaced) and rewrites the summary
+``results/few_labels_default.md``. ``--quick`` runs 2,000 training images and one
+draw into ``few_labels_default_quick.*`` as a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from _common import RESULTS, default_data_home, machine_header
+from sklearn.svm import SVC
+
+from skae import EncoderClassifier
+from skae.datasets import load_split
+
+
+def labelled_subset(y: np.ndarray, n_labels: int, draw: int) -> np.ndarray:
+    """Indices of ``n_labels`` rows, balanced over the classes, for draw ``draw``."""
+    rng = np.random.default_rng(draw)
+    classes = np.unique(y)
+    per_class = n_labels // len(classes)
+    chosen = [rng.choice(np.flatnonzero(y == k), per_class, replace=False) for k in classes]
+    return np.sort(np.concatenate(chosen))
+
+
+def load(name: str, data_home: str, quick: bool):
+    if name == "mnist":
+        data = load_split("mnist", data_home=data_home)
+    else:
+        data = load_split("kmnist", split="test-only", data_home=data_home)
+    if quick:
+        data.X_train, data.y_train = data.X_train[:2000], data.y_train[:2000]
+    return data
+
+
+def timed(fit):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fit()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def run_cell(data, n_labels: int, draw: int) -> list[dict]:
+    lab = labelled_subset(data.y_train, n_labels, draw)
+    y_partial = np.full_like(data.y_train, -1)
+    y_partial[lab] = data.y_train[lab]
+    rows = []
+    methods = {
+        "EncoderClassifier() defaults": lambda: EncoderClassifier(random_state=draw).fit(
+            data.X_train, y_partial
+        ),
+        "SVC on the labelled pixels": lambda: SVC(C=10).fit(
+            data.X_train[lab], data.y_train[lab]
+        ),
+    }
+    for method, fit in methods.items():
+        model, seconds, cpu_seconds = timed(fit)
+        error = float(np.mean(model.predict(data.X_test) != data.y_test))
+        rows.append(
+            {
+                "dataset": data.name,
+                "n_train": len(data.y_train),
+                "n_labels": n_labels,
+                "draw": draw,
+                "method": method,
+                "test_error": round(error, 5),
+                "fit_seconds": round(seconds, 1),
+                "fit_cpu_seconds": round(cpu_seconds, 1),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    grouped = table.groupby(["dataset", "n_labels", "method"], sort=False)
+    return grouped.agg(
+        draws=("draw", "count"),
+        test_error_mean=("test_error", "mean"),
+        test_error_std=("test_error", "std"),
+        fit_seconds_mean=("fit_seconds", "mean"),
+    ).reset_index()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["mnist", "kmnist"])
+    parser.add_argument("--n-labels", nargs="+", type=int, default=[100, 1000])
+    parser.add_argument("--draws", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--data-home", default=default_data_home())
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    name = "few_labels_default_quick" if args.quick else "few_labels_default"
+    path = RESULTS / f"{name}.csv"
+    for dataset in args.datasets:
+        data = load(dataset, args.data_home, args.quick)
+        for n_labels in args.n_labels:
+            for draw in [0] if args.quick else args.draws:
+                rows = pd.DataFrame(run_cell(data, n_labels, draw))
+                # Re-read before writing: other processes append their own cells.
+                table = pd.read_csv(path) if path.exists() else rows.iloc[:0]
+                same = ["dataset", "n_labels", "draw", "method"]
+                table = pd.concat([table, rows]).drop_duplicates(same, keep="last")
+                table.to_csv(path, index=False)
+    table = pd.read_csv(path)
+    header = machine_header(
+        "MNIST (60,000 training / 10,000 test images) and Kuzushiji-MNIST (its 10,000 "
+        "test images split 8,000 / 2,000); a balanced label draw per seed, the other "
+        "training images labelled -1",
+        args.threads,
+    )
+    markdown = summary(table).to_markdown(index=False, floatfmt=".4g")
+    (RESULTS / f"{name}.md").write_text(f"{header}\n\n{markdown}\n")
+    print(header)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
