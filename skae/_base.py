@@ -130,7 +130,8 @@ def keeps_state_on_failure(method=None, *, trains_in_place=False):
     the estimator's attributes are put back as they were on entry: an unfitted
     estimator stays unfitted, a fitted one keeps its previous model whole (never
     ``n_features_in_`` of the new data beside the old network). The attributes are
-    restored, not copied, since ``fit`` replaces them rather than changing them.
+    kept by reference, not copied: ``fit`` assigns new objects to them and leaves the
+    old ones alone.
     ``trains_in_place=True`` is for ``partial_fit``, which trains the fitted net
     itself: its weights, optimizer state, history and callbacks are checkpointed
     too (see :class:`~skae._training.NetCheckpoint`).

@@ -117,8 +117,6 @@ class InterruptibleNet(NeuralNet):
         for _, callback in self.callbacks_:
             try:
                 getattr(callback, method_name)(self, **cb_kwargs)
-            except StopTraining:
-                raise
             except KeyboardInterrupt:
                 if isinstance(callback, EarlyStopping):
                     raise StopTraining from None
