@@ -40,6 +40,7 @@ from skorch.callbacks import Callback
 from _common import RESULTS, default_data_home, machine_header, save_table
 from skae import AutoencoderTransformer, VAETransformer
 from skae.datasets import load_split
+from skae.exceptions import StopTraining
 from skae.study import n_trainable_parameters
 
 HIDDEN = (500, 500)
@@ -53,9 +54,9 @@ EVAL_CHUNK = 2000
 class StepCheckpoints(Callback):
     """Evaluate the test reconstruction after given numbers of training steps.
 
-    Stops training (as skorch's EarlyStopping does, by raising KeyboardInterrupt,
-    which skorch turns into the end of training) after the last checkpoint, so a
-    run ends after exactly ``max(steps)`` steps.
+    Stops training (by raising skae's ``StopTraining``, which ends ``fit`` with the
+    model) after the last checkpoint, so a run ends after exactly ``max(steps)``
+    steps.
     """
 
     def __init__(self, steps, X_test):
@@ -100,7 +101,7 @@ class StepCheckpoints(Callback):
             }
         )
         if self.step_ == self.steps[-1]:
-            raise KeyboardInterrupt
+            raise StopTraining
 
 
 def make_model(name, latent_dim, max_epochs, callback, seed, device):

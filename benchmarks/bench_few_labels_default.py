@@ -32,9 +32,9 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from _common import RESULTS, default_data_home, machine_header
 from sklearn.svm import SVC
 
+from _common import RESULTS, default_data_home, machine_header
 from skae import EncoderClassifier
 from skae.datasets import load_split
 
@@ -73,9 +73,7 @@ def run_cell(data, n_labels: int, draw: int) -> list[dict]:
         "EncoderClassifier() defaults": lambda: EncoderClassifier(random_state=draw).fit(
             data.X_train, y_partial
         ),
-        "SVC on the labelled pixels": lambda: SVC(C=10).fit(
-            data.X_train[lab], data.y_train[lab]
-        ),
+        "SVC on the labelled pixels": lambda: SVC(C=10).fit(data.X_train[lab], data.y_train[lab]),
     }
     for method, fit in methods.items():
         model, seconds, cpu_seconds = timed(fit)

@@ -13,6 +13,7 @@ reconstruction term, its skorch net class (``_net_class``).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -39,7 +40,7 @@ from sklearn.utils.validation import (
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.helper import predefined_split
 
-from ._callbacks import DivergenceCheck
+from ._callbacks import CosineToFloorLR, DivergenceCheck
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._optimizers import check_optimizer_kwargs, fused_kwargs, resolve_optimizer
@@ -53,6 +54,7 @@ from ._regularization import (
 from ._semi_supervised import encode_partial_labels, labelled_mask
 from ._training import (
     AutoencoderNet,
+    NetCheckpoint,
     TensorBatchIterator,
     TensorDataset,
     picklable_net,
@@ -66,6 +68,14 @@ OPTIMIZER_PREFIX = "optimizer__"
 #: ``max_epochs='auto'``: about this many gradient steps, within the epoch bounds below
 AUTO_EPOCHS_STEPS = 3750
 AUTO_EPOCHS_BOUNDS = (8, 500)
+
+#: name of the ``lr_schedule`` callback in the net, to tell it from the user's callbacks
+LR_SCHEDULE_CALLBACK = "lr_schedule"
+
+#: where ``lr_schedule='cosine'`` ends in ``partial_fit``, as a fraction of ``lr``: a
+#: stream of blocks keeps coming, so every call must still learn from its block, but
+#: slowly enough not to undo what the earlier calls annealed into the weights
+PARTIAL_FIT_LR_FLOOR = 0.1
 
 #: rows per forward pass at inference, chosen by benchmarks/bench_fit_speed.py
 #: --inference-only on an idle 2-core CPU (784-500-500-32 encoder): plain loops in
@@ -111,6 +121,39 @@ def torch_threads(n_threads: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def keeps_state_on_failure(method=None, *, trains_in_place=False):
+    """Decorate ``fit``/``partial_fit`` so that a failed call leaves the estimator as it was.
+
+    Whatever ends the call early (a refused input, ``TrainingDivergedError``, Ctrl-C),
+    the estimator's attributes are put back as they were on entry: an unfitted
+    estimator stays unfitted, a fitted one keeps its previous model whole (never
+    ``n_features_in_`` of the new data beside the old network). The attributes are
+    kept by reference, not copied: ``fit`` assigns new objects to them and leaves the
+    old ones alone.
+    ``trains_in_place=True`` is for ``partial_fit``, which trains the fitted net
+    itself: its weights, optimizer state, history and callbacks are checkpointed
+    too (see :class:`~skae._training.NetCheckpoint`).
+    """
+    if method is None:
+        return functools.partial(keeps_state_on_failure, trains_in_place=trains_in_place)
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        attributes = dict(self.__dict__)
+        net = attributes.get("net_") if trains_in_place else None
+        checkpoint = None if net is None else NetCheckpoint(net)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            if checkpoint is not None:
+                checkpoint.restore()
+            self.__dict__.clear()
+            self.__dict__.update(attributes)
+            raise
+
+    return guarded
 
 
 def check_layer_sizes(sizes, name: str) -> tuple:
@@ -417,7 +460,8 @@ class SkorchEstimatorMixin(VersionStampMixin):
             )
         schedule = self._lr_scheduler()
         if schedule is not None:
-            callbacks.append(schedule)
+            # Named, so that partial_fit finds it among the user's own schedulers.
+            callbacks.append((LR_SCHEDULE_CALLBACK, schedule))
         if self.verbose and self.verbose >= 2:
             callbacks.append(ProgressBar())
         # Last, so that it checks the weights early stopping restored.
@@ -449,7 +493,8 @@ class SkorchEstimatorMixin(VersionStampMixin):
         ``'cosine'`` anneals the learning rate to 0 over ``max_epochs``; ``'plateau'``
         halves it when the monitored loss (the validation loss with early stopping,
         else the training loss) has not improved by ``tol`` for 3 epochs. The epoch's
-        rate is logged as ``event_lr`` in ``history_``.
+        rate is logged as ``event_lr`` in ``history_``. ``partial_fit`` trains with
+        :meth:`_partial_fit_schedule`'s version of it.
         """
         schedule = getattr(self, "lr_schedule", None)
         if schedule == "cosine":
@@ -466,6 +511,44 @@ class SkorchEstimatorMixin(VersionStampMixin):
                 threshold_mode="abs",
             )
         return None
+
+    @staticmethod
+    def _partial_fit_schedule(schedule: LRScheduler) -> LRScheduler:
+        """The ``lr_schedule`` callback of a net, as ``partial_fit`` trains with it.
+
+        One call is one epoch and the calls go on for as long as blocks arrive:
+        cosine annealing, which reaches 0 after ``max_epochs_`` epochs and then
+        climbs back, becomes :class:`~skae._callbacks.CosineToFloorLR` over as many
+        calls, which holds ``PARTIAL_FIT_LR_FLOOR`` times ``lr`` from then on. There
+        is no validation split, so the plateau schedule watches the training loss.
+        The callback of the net is not modified (``fit``'s schedule is unchanged).
+        """
+        if schedule.policy == "CosineAnnealingLR":
+            return LRScheduler(
+                policy=CosineToFloorLR, T_max=schedule.T_max, floor=PARTIAL_FIT_LR_FLOOR
+            )
+        if schedule.policy == "ReduceLROnPlateau" and schedule.monitor != "train_loss":
+            schedule = copy.copy(schedule)
+            schedule.monitor = "train_loss"
+        return schedule
+
+    def _partial_fit_callbacks(self, callbacks: list) -> list:
+        """A net's initialised ``callbacks_`` for a ``partial_fit`` epoch.
+
+        No validation split here, so no early stopping (as in scikit-learn's MLP
+        ``partial_fit``): a net from ``fit(early_stopping=True)`` drops its callback.
+        The ``lr_schedule`` becomes :meth:`_partial_fit_schedule`'s; the user's
+        callbacks are kept as they are.
+        """
+        kept = []
+        for name, callback in callbacks:
+            if isinstance(callback, EarlyStopping):
+                continue
+            if name == LR_SCHEDULE_CALLBACK:
+                schedule = self._partial_fit_schedule(callback)
+                callback = callback if schedule is callback else schedule.initialize()
+            kept.append((name, callback))
+        return kept
 
     # ------------------------------------------------------------------ use
     @property
@@ -614,6 +697,7 @@ class BaseAutoencoder(
         return (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
 
     # ------------------------------------------------------------------ fit
+    @keeps_state_on_failure
     def fit(self, X, y=None):
         """Train the autoencoder on ``X``.
 
@@ -628,6 +712,12 @@ class BaseAutoencoder(
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        Ctrl-C (``KeyboardInterrupt``) stops training and is raised from ``fit``. Like
+        any error (``TrainingDivergedError``, a refused ``X``), it leaves the estimator
+        as it was before the call: unfitted, or with its previous model whole.
         """
         self._validate_hyperparameters()
         X = validate_data(self, X, dtype=(np.float64, np.float32))
@@ -638,6 +728,7 @@ class BaseAutoencoder(
         self._n_features_out = self._n_codes()
         return self
 
+    @keeps_state_on_failure(trains_in_place=True)
     def partial_fit(self, X, y=None):
         """Train for one epoch on ``X``, continuing from the current weights.
 
@@ -653,6 +744,13 @@ class BaseAutoencoder(
         array. With an int ``random_state`` the same sequence of calls gives the same
         model. ``early_stopping`` is not used (there is no validation split), and the
         supervised term (``supervised_weight``) needs :meth:`fit`.
+
+        With ``lr_schedule='cosine'`` the learning rate falls over the first
+        ``max_epochs_`` calls to a tenth of ``lr`` and stays there, so that every call
+        trains (in :meth:`fit` it falls to 0 at the last epoch); ``'plateau'`` watches
+        the training loss. If a call fails (Ctrl-C, which is raised,
+        ``TrainingDivergedError``, a refused block), the estimator is left as it was
+        before it: weights, optimizer state, ``history_`` and fitted attributes.
 
         Parameters
         ----------
@@ -739,11 +837,7 @@ class BaseAutoencoder(
                 net.initialize()
             else:
                 net = self.net_
-            # No validation split here, so no early stopping (as in scikit-learn's
-            # MLP partial_fit); a net from fit(early_stopping=True) drops its callback.
-            net.callbacks_ = [
-                (name, cb) for name, cb in net.callbacks_ if not isinstance(cb, EarlyStopping)
-            ]
+            net.callbacks_ = self._partial_fit_callbacks(net.callbacks_)
             targets = None if y is None else torch.as_tensor(y, device=device)
             net.partial_fit(TensorDataset(_training_tensor(X, device), targets), None, epochs=1)
         return self._keep_net(net, device)

@@ -1,4 +1,4 @@
-"""skorch callbacks that every skae estimator trains with."""
+"""skorch callbacks (and the learning-rate schedule) that skae estimators train with."""
 
 from __future__ import annotations
 
@@ -59,5 +59,39 @@ class DivergenceCheck(Callback):
         )
         raise TrainingDivergedError(
             f"Training of {self.estimator_name} diverged: {what} at epoch {epoch}. "
-            f"{hint}, or scale the inputs."
+            f"{hint}, or scale the inputs. The {self.estimator_name} is left as it was "
+            "before this call."
         )
+
+
+class CosineToFloorLR(torch.optim.lr_scheduler.LRScheduler):
+    """Cosine annealing from each group's initial rate to ``floor`` times it, then held.
+
+    The rate of epoch ``t`` is ``lr * (floor + (1 - floor) * (1 + cos(pi * t / T_max)) / 2)``
+    for ``t < T_max`` and ``lr * floor`` from then on: it never reaches 0 and never
+    climbs back. ``partial_fit`` trains with it in place of ``lr_schedule='cosine'``:
+    its calls go on for as long as blocks arrive, so a schedule that ends at 0 (or
+    restarts) would leave calls that train nothing.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+    T_max : int
+        Epochs over which the rate falls to the floor.
+    floor : float
+        The final rate as a fraction of the initial one, in (0, 1].
+    last_epoch : int, default=-1
+        The index of the last epoch done (as for torch's schedulers).
+    """
+
+    def __init__(self, optimizer, T_max: int, floor: float, last_epoch: int = -1):
+        self.T_max = T_max
+        self.floor = floor
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        # Closed form, so that the rate depends on the epoch alone, not on the rate
+        # the optimizer happens to hold.
+        progress = min(self.last_epoch, self.T_max) / self.T_max
+        factor = self.floor + (1 - self.floor) * (1 + math.cos(math.pi * progress)) / 2
+        return [base_lr * factor for base_lr in self.base_lrs]

@@ -13,7 +13,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
 from skorch.dataset import unpack_data
 from torch import nn
@@ -23,6 +22,7 @@ from ._base import (
     SkorchEstimatorMixin,
     check_float32_range,
     check_layer_sizes,
+    keeps_state_on_failure,
 )
 from ._losses import ReconstructionLoss
 from ._nn import ACTIVATIONS, make_activation, make_mlp
@@ -33,6 +33,7 @@ from ._regularization import (
     virtual_adversarial_penalty,
 )
 from ._semi_supervised import encode_partial_labels
+from ._training import InterruptibleNet
 
 #: what each ``'auto'`` setting resolves to when ``y`` holds unlabelled rows (``-1``),
 #: and when every row is labelled; the few-labels guide holds the evidence
@@ -119,7 +120,7 @@ class EncoderClassifierModule(nn.Module):
                 layer.weight.renorm_(2, 0, max_norm)
 
 
-class ClassifierNet(NeuralNet):
+class ClassifierNet(InterruptibleNet):
     """skorch net on logits: cross-entropy loss, accuracy per epoch, frozen parameters kept out.
 
     Records ``train_acc``/``valid_acc`` per epoch from the batches already computed
@@ -623,6 +624,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self.batch_size_
 
     # ------------------------------------------------------------------ fit
+    @keeps_state_on_failure
     def fit(self, X, y):
         """Initialise the network from the encoder and train it on ``(X, y)``.
 
@@ -637,6 +639,13 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self : object
             The fitted classifier.
+
+        Notes
+        -----
+        Ctrl-C (``KeyboardInterrupt``) stops training (the encoder's pre-training
+        too) and is raised from ``fit``. Like any error (``TrainingDivergedError``, a
+        refused ``X``), it leaves the classifier as it was before the call: unfitted,
+        or with its previous model whole. A fitted ``encoder`` is never modified.
         """
         self._validate_hyperparameters()
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))

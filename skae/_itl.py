@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.dataset import unpack_data
 
-from ._base import BaseAutoencoder, resolve_device
+from ._base import BaseAutoencoder, keeps_state_on_failure, resolve_device
 from ._divergence import cauchy_schwarz_divergence
 from ._nn import DenseAutoencoderModule, make_mlp
 from ._optimizers import fused_kwargs
@@ -481,6 +481,7 @@ class ITLAutoencoder(BaseAutoencoder):
         self.consistency_radius = consistency_radius
         self.n_threads = n_threads
 
+    @keeps_state_on_failure
     def fit(self, X, y=None):
         """Train on ``X``, with labels ``y`` for class-conditional prior draws.
 
@@ -495,6 +496,12 @@ class ITLAutoencoder(BaseAutoencoder):
         Returns
         -------
         self : object
+
+        Notes
+        -----
+        Ctrl-C (``KeyboardInterrupt``) stops training and is raised from ``fit``. Like
+        any error (``TrainingDivergedError``, a refused ``X``), it leaves the autoencoder
+        as it was before the call: unfitted, or with its previous model whole.
         """
         try:
             super().fit(X, y)

@@ -20,7 +20,12 @@ from sklearn.utils.validation import (
 )
 
 from ._autoencoder import AutoencoderTransformer
-from ._base import ReconstructionScoreMixin, check_codes, resolve_device
+from ._base import (
+    ReconstructionScoreMixin,
+    check_codes,
+    keeps_state_on_failure,
+    resolve_device,
+)
 from ._persistence import VersionStampMixin
 
 
@@ -165,6 +170,7 @@ class KAutoencoderTransformer(
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
+    @keeps_state_on_failure
     def fit(self, X, y=None):
         """Train the ``n_autoencoders`` members on ``X`` (or on bootstrap samples of it).
 
@@ -180,6 +186,12 @@ class KAutoencoderTransformer(
         -------
         self : object
             The fitted ensemble.
+
+        Notes
+        -----
+        Ctrl-C (``KeyboardInterrupt``) stops training and is raised from ``fit``. Like
+        any error (``TrainingDivergedError``, a refused ``X``), it leaves the ensemble
+        as it was before the call: unfitted, or with its previous model whole.
         """
         members, seeds = self._make_members()
         X = validate_data(self, X, dtype=(np.float64, np.float32))

@@ -8,11 +8,12 @@ training device) and hands skorch batches that are slices of it.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import PassthroughScoring
+from skorch.callbacks import EarlyStopping, PassthroughScoring
 from skorch.dataset import unpack_data
 
 from ._regularization import (
@@ -24,6 +25,7 @@ from ._regularization import (
     virtual_adversarial_penalty,
     weight_penalty,
 )
+from .exceptions import StopTraining
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -88,7 +90,89 @@ class TensorBatchIterator:
                 yield X[idx], (None if y is None else y[idx])
 
 
-class AutoencoderNet(NeuralNet):
+class _Interrupted(BaseException):
+    """Carries a ``KeyboardInterrupt`` past skorch's ``partial_fit``, which swallows it."""
+
+
+class InterruptibleNet(NeuralNet):
+    """skorch's ``NeuralNet``, except that Ctrl-C stops training *and* reaches the caller.
+
+    skorch's ``partial_fit`` (which ``fit`` goes through) catches ``KeyboardInterrupt``
+    in its fit loop and returns the half-trained net: that is how its callbacks end
+    training (``EarlyStopping``), and how it lets a user stop an interactive run. A
+    scikit-learn estimator must not turn the user's abort into a result:
+    ``GridSearchCV`` would go on and rank it. So a ``KeyboardInterrupt`` is carried
+    past skorch's handler and raised again from ``partial_fit``, and ``fit`` and
+    ``partial_fit`` of every skae estimator raise it (leaving the estimator as it
+    was), unless it is a callback's request to stop:
+    :class:`~skae.exceptions.StopTraining`, or the ``KeyboardInterrupt`` of skorch's
+    ``EarlyStopping``, which ends training as skorch intends. Every skae net derives
+    from this class.
+    """
+
+    def notify(self, method_name, **cb_kwargs):
+        # skorch's loop over the callbacks, with the one that raised known: skorch's
+        # EarlyStopping says "stop" with a KeyboardInterrupt.
+        getattr(self, method_name)(self, **cb_kwargs)
+        for _, callback in self.callbacks_:
+            try:
+                getattr(callback, method_name)(self, **cb_kwargs)
+            except KeyboardInterrupt:
+                if isinstance(callback, EarlyStopping):
+                    raise StopTraining from None
+                raise
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs, **fit_params)
+        except StopTraining:
+            raise  # skorch's partial_fit ends training, as the callback asked
+        except KeyboardInterrupt as interrupt:
+            raise _Interrupted(interrupt) from None
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except _Interrupted as carrier:
+            interrupt = carrier.args[0]
+        # Raised outside the handler, so that the traceback shows the interrupt alone,
+        # from where it happened, without the carrier.
+        raise interrupt
+
+
+class NetCheckpoint:
+    """What training changes in place in an initialised skorch net, to put it back.
+
+    ``partial_fit`` continues training the fitted net itself; if the epoch fails
+    (divergence, Ctrl-C, an error in a callback), :meth:`restore` returns the net to
+    this point: the weights and buffers of its modules and criteria, its optimizers'
+    state (moments, step counts, learning rates), its history and its list of
+    callbacks. The state is copied, since training updates those tensors in place.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+        An initialised net.
+    """
+
+    def __init__(self, net: NeuralNet):
+        self.net = net
+        names = (*net._modules, *net._criteria, *net._optimizers)
+        self.states = {name: copy.deepcopy(getattr(net, f"{name}_").state_dict()) for name in names}
+        self.n_epochs = len(net.history)
+        self.callbacks = net.callbacks_
+
+    def restore(self) -> None:
+        """Put the net back as it was when the checkpoint was taken."""
+        net = self.net
+        for name, state in self.states.items():
+            # In place: the optimizers keep referring to the same parameters.
+            getattr(net, f"{name}_").load_state_dict(state)
+        del net.history[self.n_epochs :]
+        net.callbacks_ = self.callbacks
+
+
+class AutoencoderNet(InterruptibleNet):
     """skorch net whose loss reconstructs the input, plus the shared regularisers.
 
     The module returns a dict of named outputs with at least ``'raw'`` (decoder output

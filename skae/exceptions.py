@@ -7,7 +7,12 @@ and the study runner in :mod:`skae.study`.
 
 from __future__ import annotations
 
-__all__ = ["InconsistentVersionWarning", "OutputRangeWarning", "TrainingDivergedError"]
+__all__ = [
+    "InconsistentVersionWarning",
+    "OutputRangeWarning",
+    "StopTraining",
+    "TrainingDivergedError",
+]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -17,6 +22,18 @@ class TrainingDivergedError(FloatingPointError):
     are NaN. The message names the epoch and the loss term that went non-finite and
     suggests a lower learning rate. Inside :class:`~sklearn.model_selection.GridSearchCV`
     the candidate fails and gets ``error_score``, as any failed fit does.
+    """
+
+
+class StopTraining(KeyboardInterrupt):
+    """Raised by a skorch callback to end training early and keep the model.
+
+    skorch ends training when a callback raises ``KeyboardInterrupt``, but skae
+    estimators raise a ``KeyboardInterrupt`` (Ctrl-C) to the caller and keep their
+    previous state, so that an abort never passes for a result. A callback that means
+    to stop training (after a budget of steps, say) raises ``StopTraining`` instead:
+    ``fit`` then ends as after its last epoch and returns the model. skorch's
+    ``EarlyStopping`` is recognised and stops training as before.
     """
 
 

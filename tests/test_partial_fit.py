@@ -125,3 +125,41 @@ def test_itl_fitted_with_labels_keeps_training_with_them():
         itl.partial_fit(X)
     with pytest.raises(ValueError, match="labels not seen in fit"):
         itl.partial_fit(X[:5], np.array([0, 1, 2, 3, 99]))
+
+
+@pytest.mark.parametrize("max_epochs", ["auto", 1, 2])
+def test_cosine_schedule_trains_on_every_call(digits, max_epochs):
+    """lr_schedule='cosine' (the default) anneals to a floor and holds it: no call is idle."""
+    X, _ = digits
+    ae = AutoencoderTransformer(**dict(SMALL, max_epochs=max_epochs))
+    ae.partial_fit(X[:300])
+    for _ in range(5):
+        before = weights(ae)
+        ae.partial_fit(X[:300])
+        assert any(not bool((w0 == w1).all()) for w0, w1 in zip(before, weights(ae)))
+    lrs = ae.history_["event_lr"].to_numpy()
+    assert lrs[0] == pytest.approx(ae.lr) and (lrs > 0).all()
+    assert (np.diff(lrs) <= 0).all()  # never climbs back as a cosine cycle would
+    if max_epochs != "auto":  # T_max calls done: held at the floor, a tenth of lr
+        np.testing.assert_allclose(lrs[max_epochs:], 0.1 * ae.lr)
+
+
+def test_partial_fit_after_fit_holds_the_floor_and_fit_keeps_its_schedule(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(**dict(SMALL, max_epochs=3)).fit(X)
+    fit_lrs = ae.history_["event_lr"].to_numpy()
+    np.testing.assert_allclose(fit_lrs, ae.lr * (1 + np.cos(np.pi * np.arange(3) / 3)) / 2)
+    ae.partial_fit(X).partial_fit(X)
+    np.testing.assert_allclose(ae.history_["event_lr"].to_numpy()[3:], 0.1 * ae.lr)
+    # fit starts over with its own schedule, annealing to 0.
+    np.testing.assert_array_equal(ae.fit(X).history_["event_lr"].to_numpy(), fit_lrs)
+
+
+def test_plateau_schedule_after_early_stopping_watches_the_training_loss(digits):
+    X, _ = digits
+    params = dict(SMALL, max_epochs=2, early_stopping=True, lr_schedule="plateau")
+    ae = AutoencoderTransformer(**params).fit(X)
+    ae.partial_fit(X)  # no validation loss here
+    assert ae.n_epochs_ == 3 and ae.history_["event_lr"].notna().all()
+    schedule = dict(ae.net_.callbacks_)["lr_schedule"]
+    assert schedule.monitor == "train_loss"
