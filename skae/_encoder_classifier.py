@@ -11,7 +11,7 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
@@ -32,6 +32,7 @@ from ._regularization import (
     virtual_adversarial_penalty,
 )
 from ._semi_supervised import encode_partial_labels
+from ._validation import NonBoolInterval, check_estimator_instance
 
 #: modules after which ``dropout`` goes: the activations skae builds ('linear' too)
 _ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
@@ -475,16 +476,19 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "encoder": [HasMethods(["fit"]), None],
         "freeze_encoder": ["boolean"],
-        "encoder_hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "encoder_hidden_layer_sizes": [
+            "array-like",
+            NonBoolInterval(Integral, 1, None, closed="left"),
+        ],
+        "hidden_layer_sizes": ["array-like", NonBoolInterval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
-        "consistency_weight": [Interval(Real, 0, None, closed="left")],
-        "consistency_radius": [Interval(Real, 0, None, closed="neither")],
-        "entropy_weight": [Interval(Real, 0, None, closed="left")],
+        "dropout": [NonBoolInterval(Real, 0, 1, closed="left")],
+        "input_dropout": [NonBoolInterval(Real, 0, 1, closed="left")],
+        "max_norm": [NonBoolInterval(Real, 0, None, closed="neither"), None],
+        "reconstruction_weight": [NonBoolInterval(Real, 0, None, closed="left")],
+        "consistency_weight": [NonBoolInterval(Real, 0, None, closed="left")],
+        "consistency_radius": [NonBoolInterval(Real, 0, None, closed="neither")],
+        "entropy_weight": [NonBoolInterval(Real, 0, None, closed="left")],
         **TRAINING_PARAMETER_CONSTRAINTS,
         **THREADS_PARAMETER_CONSTRAINTS,
     }
@@ -547,7 +551,8 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _validate_hyperparameters(self):
         self._validate_params()
-        self._check_optimizer()
+        check_estimator_instance(self.encoder, "encoder")
+        self._check_training_options()
         check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         sizes = check_layer_sizes(self.encoder_hidden_layer_sizes, "encoder_hidden_layer_sizes")
         if self.encoder is None and not sizes:

@@ -52,20 +52,100 @@ def resolve_optimizer(optimizer):
     )
 
 
-def check_optimizer_kwargs(optimizer_class, optimizer_kwargs) -> None:
-    """Raise a ``ValueError`` naming any keyword ``optimizer_class`` does not take."""
+#: keywords of torch's optimizers that switch a behaviour on or off; the first two also
+#: take None (torch then chooses the implementation)
+_FLAGS = (
+    "amsgrad",
+    "nesterov",
+    "maximize",
+    "capturable",
+    "differentiable",
+    "centered",
+    "decoupled_weight_decay",
+)
+_FLAGS_OR_NONE = ("foreach", "fused")
+
+
+def check_optimizer_kwargs(optimizer_class, optimizer_kwargs, *, lr=None, device="cpu") -> None:
+    """Raise a ``ValueError`` naming any keyword ``optimizer_class`` does not take or
+    any value it refuses.
+
+    Names are checked against the class's signature, on/off flags must be booleans
+    (torch stores ``foreach='a'`` without complaint and treats it as true), and the
+    optimizer is then built once on a dummy parameter, with ``lr``, so that the
+    argument checks of its constructor (torch checks most values there) run when fit
+    starts rather than deep inside skorch.
+
+    Parameters
+    ----------
+    optimizer_class : type
+        A :class:`torch.optim.Optimizer` subclass.
+    optimizer_kwargs : dict or None
+        The keyword arguments the estimator will pass on.
+    lr : float, default=None
+        The estimator's learning rate, passed to the constructor unless
+        ``optimizer_kwargs`` sets its own.
+    device : str or torch.device, default='cpu'
+        Where the dummy parameter lives (some options depend on the device).
+    """
     if not optimizer_kwargs:
         return
     parameters = inspect.signature(optimizer_class).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        accepted = [name for name in parameters if name not in ("self", "params")]
+        unknown = sorted(set(optimizer_kwargs) - set(accepted), key=str)
+        if unknown:
+            raise ValueError(
+                f"{optimizer_class.__name__} does not take {unknown}; its keyword arguments "
+                f"are {accepted}."
+            )
+    for name, value in optimizer_kwargs.items():
+        flag_or_none = name in _FLAGS_OR_NONE
+        if (name in _FLAGS or flag_or_none) and not (
+            isinstance(value, bool) or (flag_or_none and value is None)
+        ):
+            accepted_values = "True, False or None" if flag_or_none else "True or False"
+            raise ValueError(
+                f"optimizer_kwargs[{name!r}] must be {accepted_values} for "
+                f"{optimizer_class.__name__}, got {value!r}."
+            )
+    _check_optimizer_values(optimizer_class, optimizer_kwargs, lr, device)
+
+
+def _check_optimizer_values(optimizer_class, optimizer_kwargs, lr, device) -> None:
+    """Build the optimizer on a dummy parameter; a ``ValueError`` naming what it refuses."""
+    error = _construction_error(optimizer_class, optimizer_kwargs, lr, device)
+    if error is None:
         return
-    accepted = [name for name in parameters if name not in ("self", "params")]
-    unknown = sorted(set(optimizer_kwargs) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"{optimizer_class.__name__} does not take {unknown}; its keyword arguments "
-            f"are {accepted}."
+    # The constructor's message rarely names the keyword: find the one that fails alone.
+    culprits = [
+        name
+        for name in optimizer_kwargs
+        if _construction_error(optimizer_class, {name: optimizer_kwargs[name]}, lr, device)
+    ]
+    if culprits:
+        what = ", ".join(
+            f"optimizer_kwargs[{name!r}]={optimizer_kwargs[name]!r}" for name in culprits
         )
+    else:
+        what = f"optimizer_kwargs={optimizer_kwargs!r}"
+    raise ValueError(
+        f"{optimizer_class.__name__} refuses {what}: {type(error).__name__}: {error}"
+    ) from error
+
+
+def _construction_error(optimizer_class, optimizer_kwargs, lr, device):
+    """The exception building ``optimizer_class`` with these arguments raises, or None."""
+    kwargs = dict(optimizer_kwargs)
+    if lr is not None:
+        kwargs.setdefault("lr", lr)
+    # A small matrix: some optimizers accept only 2-D parameters.
+    dummy = torch.zeros((2, 2), device=device, requires_grad=True)
+    try:
+        optimizer_class([dummy], **kwargs)
+    except Exception as exc:  # whatever a constructor raises, the user's values caused it
+        return exc
+    return None
 
 
 #: torch optimizers whose ``fused=True`` runs the whole update as one kernel; skae turns
