@@ -70,11 +70,11 @@ def check_optimizer_kwargs(optimizer_class, optimizer_kwargs, *, lr=None, device
     """Raise a ``ValueError`` naming any keyword ``optimizer_class`` does not take or
     any value it refuses.
 
-    Names are checked against the class's signature, on/off flags must be booleans
-    (torch stores ``foreach='a'`` without complaint and treats it as true), and the
-    optimizer is then built once on a dummy parameter, with ``lr``, so that the
-    argument checks of its constructor (torch checks most values there) run when fit
-    starts rather than deep inside skorch.
+    Names are checked against the class's signature and on/off flags must be booleans
+    (torch stores ``foreach='a'`` without complaint and reads it as true). With ``lr``,
+    the optimizer is then built once on a dummy parameter, so that the argument checks
+    of its constructor (where torch checks most values) run when fit starts rather
+    than deep inside skorch.
 
     Parameters
     ----------
@@ -84,12 +84,11 @@ def check_optimizer_kwargs(optimizer_class, optimizer_kwargs, *, lr=None, device
         The keyword arguments the estimator will pass on.
     lr : float, default=None
         The estimator's learning rate, passed to the constructor unless
-        ``optimizer_kwargs`` sets its own.
+        ``optimizer_kwargs`` sets its own; None skips building the optimizer.
     device : str or torch.device, default='cpu'
         Where the dummy parameter lives (some options depend on the device).
     """
-    if not optimizer_kwargs:
-        return
+    optimizer_kwargs = optimizer_kwargs or {}
     parameters = inspect.signature(optimizer_class).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         accepted = [name for name in parameters if name not in ("self", "params")]
@@ -99,46 +98,55 @@ def check_optimizer_kwargs(optimizer_class, optimizer_kwargs, *, lr=None, device
                 f"{optimizer_class.__name__} does not take {unknown}; its keyword arguments "
                 f"are {accepted}."
             )
+    _check_flags(optimizer_class, optimizer_kwargs)
+    if lr is not None:
+        _check_values(optimizer_class, optimizer_kwargs, lr, device)
+
+
+def _check_flags(optimizer_class, optimizer_kwargs) -> None:
     for name, value in optimizer_kwargs.items():
-        flag_or_none = name in _FLAGS_OR_NONE
-        if (name in _FLAGS or flag_or_none) and not (
-            isinstance(value, bool) or (flag_or_none and value is None)
-        ):
-            accepted_values = "True, False or None" if flag_or_none else "True or False"
+        takes_none = name in _FLAGS_OR_NONE
+        if name not in _FLAGS and not takes_none:
+            continue
+        if not (isinstance(value, bool) or (takes_none and value is None)):
+            accepted = "True, False or None" if takes_none else "True or False"
             raise ValueError(
-                f"optimizer_kwargs[{name!r}] must be {accepted_values} for "
+                f"optimizer_kwargs[{name!r}] must be {accepted} for "
                 f"{optimizer_class.__name__}, got {value!r}."
             )
-    _check_optimizer_values(optimizer_class, optimizer_kwargs, lr, device)
 
 
-def _check_optimizer_values(optimizer_class, optimizer_kwargs, lr, device) -> None:
+def _check_values(optimizer_class, optimizer_kwargs, lr, device) -> None:
     """Build the optimizer on a dummy parameter; a ``ValueError`` naming what it refuses."""
-    error = _construction_error(optimizer_class, optimizer_kwargs, lr, device)
+    kwargs = {"lr": lr, **optimizer_kwargs}
+    error = _construction_error(optimizer_class, kwargs, device)
     if error is None:
         return
-    # The constructor's message rarely names the keyword: find the one that fails alone.
+    # The constructor's message rarely names the argument: the culprits are those whose
+    # default value, put in their place, makes the constructor accept the rest.
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(optimizer_class).parameters.items()
+        if p.default is not p.empty
+    }
     culprits = [
         name
-        for name in optimizer_kwargs
-        if _construction_error(optimizer_class, {name: optimizer_kwargs[name]}, lr, device)
+        for name in kwargs
+        if name in defaults
+        and _construction_error(optimizer_class, {**kwargs, name: defaults[name]}, device) is None
     ]
-    if culprits:
-        what = ", ".join(
-            f"optimizer_kwargs[{name!r}]={optimizer_kwargs[name]!r}" for name in culprits
-        )
-    else:
-        what = f"optimizer_kwargs={optimizer_kwargs!r}"
+    named = [
+        f"optimizer_kwargs[{name!r}]={kwargs[name]!r}" if name in optimizer_kwargs else f"lr={lr!r}"
+        for name in culprits
+    ]
+    what = ", ".join(named) or f"lr={lr!r} with optimizer_kwargs={optimizer_kwargs!r}"
     raise ValueError(
         f"{optimizer_class.__name__} refuses {what}: {type(error).__name__}: {error}"
     ) from error
 
 
-def _construction_error(optimizer_class, optimizer_kwargs, lr, device):
-    """The exception building ``optimizer_class`` with these arguments raises, or None."""
-    kwargs = dict(optimizer_kwargs)
-    if lr is not None:
-        kwargs.setdefault("lr", lr)
+def _construction_error(optimizer_class, kwargs, device):
+    """The exception building ``optimizer_class(params, **kwargs)`` raises, or None."""
     # A small matrix: some optimizers accept only 2-D parameters.
     dummy = torch.zeros((2, 2), device=device, requires_grad=True)
     try:
