@@ -35,8 +35,8 @@ def _is_callback(value) -> bool:
 def _is_callback_entry(entry) -> bool:
     """One entry of skorch's ``callbacks`` list: a callback or a ``(name, callback)`` pair.
 
-    skorch reads any 2-tuple or 2-list as a pair, and a ``None`` callback in a pair
-    switches off the callback of that name.
+    skorch reads any 2-tuple or 2-list as a pair, and skips a pair whose callback is
+    ``None``.
     """
     if isinstance(entry, (tuple, list)):
         return (
