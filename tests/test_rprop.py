@@ -299,6 +299,7 @@ def test_cuda_matches_cpu(variant):
         ({"lr": 0.0}, "lr .* must be a positive number"),
         ({"maximize": "yes"}, "maximize must be a bool"),
         ({"foreach": "auto"}, "foreach must be"),
+        ({"foreach": 1}, "foreach must be"),
         ({"lr": True}, "lr .* must be a positive number"),
         ({"etas": (0.5, True)}, "etas must be a pair of numbers"),
         ({"step_sizes": (0, True)}, "step_sizes must be a pair of numbers"),

@@ -454,7 +454,7 @@ def _checked_hyperparameters(group) -> dict:
 
     if not isinstance(group["maximize"], bool):
         raise ValueError(f"maximize must be a bool, got {group['maximize']!r}.")
-    if group["foreach"] not in (None, True, False):
+    if group["foreach"] is not None and not isinstance(group["foreach"], bool):
         raise ValueError(f"foreach must be None, True or False, got {group['foreach']!r}.")
     return {"variant": variant.lower(), "etas": etas, "step_sizes": sizes}
 
