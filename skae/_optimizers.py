@@ -104,6 +104,7 @@ def check_optimizer_kwargs(optimizer_class, optimizer_kwargs, *, lr=None, device
 
 
 def _check_flags(optimizer_class, optimizer_kwargs) -> None:
+    """A ``ValueError`` naming the first on/off keyword that is not a boolean."""
     for name, value in optimizer_kwargs.items():
         takes_none = name in _FLAGS_OR_NONE
         if name not in _FLAGS and not takes_none:
