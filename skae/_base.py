@@ -29,7 +29,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
@@ -60,6 +60,7 @@ from ._training import (
     picklable_net,
     restore_net,
 )
+from ._validation import NonBoolInterval, check_callbacks
 from .exceptions import OutputRangeWarning
 
 #: prefix under which ``set_params``/``get_params`` expose ``optimizer_kwargs``
@@ -87,21 +88,51 @@ INFERENCE_BATCH_SIZE = 512
 def resolve_device(device: str) -> torch.device:
     """Turn the ``device`` parameter into a :class:`torch.device`.
 
-    ``'auto'`` picks CUDA when available. Asking for CUDA without it raises a
-    ``ValueError`` instead of failing deep inside torch.
+    ``'auto'`` picks CUDA when available. Anything a model cannot be trained on here
+    (an unknown name, CUDA without a GPU or with too few, the data-less ``'meta'``
+    device, a backend this torch lacks) raises a ``ValueError`` naming ``device``
+    instead of failing deep inside torch.
     """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    accepted = "use 'auto', 'cpu', 'cuda' or 'cuda:<index>'"
     try:
         resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"Invalid device {device!r}: {exc}") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device; {accepted}.") from exc
+    if resolved.type == "meta":
+        raise ValueError(
+            f"device={device!r} holds tensor shapes but no values, so it cannot train a "
+            f"model; {accepted}."
+        )
+    if resolved.type == "cuda":
+        _check_cuda(device, resolved)
+    elif resolved.type != "cpu":
+        # Other backends (mps, xpu...): usable when this torch can place a tensor there.
+        try:
+            torch.empty(1, device=resolved)
+        except Exception as exc:  # torch raises RuntimeError or AssertionError here
+            # torch's own explanation stays attached as the cause
+            raise ValueError(
+                f"device={device!r} is not usable here: this torch cannot place a tensor "
+                f"on a {resolved.type!r} device; {accepted}."
+            ) from exc
+    return resolved
+
+
+def _check_cuda(device: str, resolved: torch.device) -> None:
+    """A ``ValueError`` naming ``device`` unless CUDA has the device it asks for."""
+    if not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available "
             "(torch.cuda.is_available() is False); use device='cpu' or device='auto'."
         )
-    return resolved
+    count = torch.cuda.device_count()
+    if resolved.index is not None and resolved.index >= count:
+        raise ValueError(
+            f"device={device!r} asks for GPU {resolved.index}, but CUDA sees {count} "
+            f"GPU(s), numbered 0 to {count - 1}."
+        )
 
 
 @contextmanager
@@ -158,9 +189,9 @@ def keeps_state_on_failure(method=None, *, trains_in_place=False):
 
 def check_layer_sizes(sizes, name: str) -> tuple:
     """``sizes`` (an int or a sequence of ints) as a tuple; a ``ValueError`` naming
-    ``name`` unless every entry is a positive integer."""
+    ``name`` unless every entry is a positive integer (booleans are not sizes)."""
     sizes_tuple = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-    if any(not isinstance(s, Integral) or s < 1 for s in sizes_tuple):
+    if any(not _is_positive_int(s) for s in sizes_tuple):
         raise ValueError(f"{name} must be positive integers, got {sizes!r}.")
     return sizes_tuple
 
@@ -192,6 +223,10 @@ def check_float32_range(values, name: str = "X") -> None:
             f"limit {FLOAT32_MAX:.3g}), which skae's float32 networks cannot represent"
         )
     raise ValueError(f"Input {name} contains {problem}.")
+
+
+def _is_positive_int(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
 
 
 def check_codes(estimator, X, code_size: str = "the code size") -> np.ndarray:
@@ -276,17 +311,17 @@ class ReconstructionScoreMixin:
 TRAINING_PARAMETER_CONSTRAINTS: dict = {
     "optimizer": [str, type],
     "optimizer_kwargs": [dict, None],
-    "lr": [Interval(Real, 0, None, closed="neither")],
+    "lr": [NonBoolInterval(Real, 0, None, closed="neither")],
     "batch_size": [
-        Interval(Integral, 1, None, closed="left"),
+        NonBoolInterval(Integral, 1, None, closed="left"),
         Options(Integral, {-1}),
         StrOptions({"full"}),
     ],
-    "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+    "max_epochs": [NonBoolInterval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     "early_stopping": ["boolean"],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-    "patience": [Interval(Integral, 1, None, closed="left")],
-    "tol": [Interval(Real, 0, None, closed="left")],
+    "validation_fraction": [NonBoolInterval(Real, 0, 1, closed="neither")],
+    "patience": [NonBoolInterval(Integral, 1, None, closed="left")],
+    "tol": [NonBoolInterval(Real, 0, None, closed="left")],
     "callbacks": [list, None],
     "verbose": ["verbose"],
     "device": [str],
@@ -368,9 +403,18 @@ class SkorchEstimatorMixin(VersionStampMixin):
             self.optimizer_kwargs = {**(self.optimizer_kwargs or {}), **routed}
         return super().set_params(**params) if params else self
 
-    def _check_optimizer(self):
-        """Raise a ``ValueError`` for an unknown optimizer or a keyword it does not take."""
-        check_optimizer_kwargs(resolve_optimizer(self.optimizer), self.optimizer_kwargs)
+    def _check_training_options(self):
+        """Check what the training options only reveal together or on the machine.
+
+        ``_parameter_constraints`` checks each option's type and range; here every
+        callback must be one skorch accepts, the device must exist and the optimizer
+        must take ``optimizer_kwargs`` (names and values).
+        """
+        check_callbacks(self.callbacks, type(self).__name__)
+        device = resolve_device(self.device)
+        check_optimizer_kwargs(
+            resolve_optimizer(self.optimizer), self.optimizer_kwargs, lr=self.lr, device=device
+        )
 
     # ------------------------------------------------------------------ training
     def _fit_net(self, X: np.ndarray, y: np.ndarray | None):
@@ -647,10 +691,10 @@ class BaseAutoencoder(
     """
 
     _parameter_constraints: dict = {
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "latent_dim": [NonBoolInterval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [
             "array-like",
-            Interval(Integral, 1, None, closed="left"),
+            NonBoolInterval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"auto", *OUTPUT_ACTIVATIONS})],
@@ -668,7 +712,7 @@ class BaseAutoencoder(
     def _validate_hyperparameters(self):
         """Check parameters at the start of fit (scikit-learn convention)."""
         self._validate_params()
-        self._check_optimizer()
+        self._check_training_options()
         check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         if self.loss == "bce" and self.output_activation == "linear":
             raise ValueError(

@@ -45,7 +45,10 @@ def resolve_image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
         shape = (1, *shape)
     if (
         len(shape) != 3
-        or not all(isinstance(s, Integral) and (s >= 1 or s == -1) for s in shape)
+        or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and (s >= 1 or s == -1)
+            for s in shape
+        )
         or shape.count(-1) > 1
     ):
         raise ValueError(

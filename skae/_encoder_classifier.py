@@ -11,7 +11,7 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import PassthroughScoring
 from skorch.dataset import unpack_data
@@ -34,6 +34,7 @@ from ._regularization import (
 )
 from ._semi_supervised import encode_partial_labels
 from ._training import InterruptibleNet
+from ._validation import NonBoolInterval, check_estimator_instance
 
 #: what each ``'auto'`` setting resolves to when ``y`` holds unlabelled rows (``-1``),
 #: and when every row is labelled; the few-labels guide holds the evidence
@@ -503,16 +504,22 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "encoder": [HasMethods(["fit"]), StrOptions({"auto"}), None],
         "freeze_encoder": ["boolean"],
-        "encoder_hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "encoder_hidden_layer_sizes": [
+            "array-like",
+            NonBoolInterval(Integral, 1, None, closed="left"),
+        ],
+        "hidden_layer_sizes": ["array-like", NonBoolInterval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
-        "consistency_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "consistency_radius": [Interval(Real, 0, None, closed="neither")],
-        "entropy_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "dropout": [NonBoolInterval(Real, 0, 1, closed="left")],
+        "input_dropout": [NonBoolInterval(Real, 0, 1, closed="left")],
+        "max_norm": [NonBoolInterval(Real, 0, None, closed="neither"), None],
+        "reconstruction_weight": [NonBoolInterval(Real, 0, None, closed="left")],
+        "consistency_weight": [
+            NonBoolInterval(Real, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "consistency_radius": [NonBoolInterval(Real, 0, None, closed="neither")],
+        "entropy_weight": [NonBoolInterval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         **TRAINING_PARAMETER_CONSTRAINTS,
         "batch_size": [*TRAINING_PARAMETER_CONSTRAINTS["batch_size"], StrOptions({"auto"})],
         **THREADS_PARAMETER_CONSTRAINTS,
@@ -576,7 +583,8 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _validate_hyperparameters(self):
         self._validate_params()
-        self._check_optimizer()
+        check_estimator_instance(self.encoder, "encoder")
+        self._check_training_options()
         check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         sizes = check_layer_sizes(self.encoder_hidden_layer_sizes, "encoder_hidden_layer_sizes")
         if (self.encoder is None or isinstance(self.encoder, str)) and not sizes:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from skorch.dataset import unpack_data
 
-from ._base import BaseAutoencoder, keeps_state_on_failure, resolve_device
+from ._base import BaseAutoencoder, check_layer_sizes, keeps_state_on_failure, resolve_device
 from ._divergence import cauchy_schwarz_divergence
 from ._nn import DenseAutoencoderModule, make_mlp
 from ._optimizers import fused_kwargs
@@ -18,6 +18,7 @@ from ._priors import make_prior
 from ._regularization import SUPERVISED_PARAMETER_CONSTRAINTS, fill_parameter_docs
 from ._semi_supervised import UNLABELLED, encode_partial_labels
 from ._training import AutoencoderNet
+from ._validation import NonBoolInterval
 
 REGULARIZERS = ("csd", "adversarial", "csd+adversarial")
 
@@ -395,10 +396,10 @@ class ITLAutoencoder(BaseAutoencoder):
         **BaseAutoencoder._parameter_constraints,
         "prior": [str, "array-like", callable, object],
         "regularizer": [StrOptions(set(REGULARIZERS))],
-        "lambda_": [Interval(Real, 0, None, closed="left")],
-        "kernel_sigma": [Interval(Real, 0, None, closed="neither"), None],
+        "lambda_": [NonBoolInterval(Real, 0, None, closed="left")],
+        "kernel_sigma": [NonBoolInterval(Real, 0, None, closed="neither"), None],
         "discriminator_hidden_layer_sizes": ["array-like"],
-        "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
+        "discriminator_lr": [NonBoolInterval(Real, 0, None, closed="neither")],
         **SUPERVISED_PARAMETER_CONSTRAINTS,
     }
     _net_class = ITLNet
@@ -516,11 +517,7 @@ class ITLAutoencoder(BaseAutoencoder):
         super()._validate_hyperparameters()
         # Builds the prior and checks its dimension against latent_dim.
         self.prior_ = make_prior(self.prior, self.latent_dim)
-        sizes = self.discriminator_hidden_layer_sizes
-        if any(not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(
-                f"discriminator_hidden_layer_sizes must be positive integers, got {sizes!r}."
-            )
+        check_layer_sizes(self.discriminator_hidden_layer_sizes, "discriminator_hidden_layer_sizes")
 
     def _validate_targets(self, X, y):
         self._labelled_rows = None

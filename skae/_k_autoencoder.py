@@ -11,7 +11,7 @@ import torch
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_consistent_length,
@@ -27,6 +27,7 @@ from ._base import (
     resolve_device,
 )
 from ._persistence import VersionStampMixin
+from ._validation import NonBoolInterval, check_estimator_instance
 
 
 def _fit_member(member, X, y, parent_pid, n_threads):
@@ -144,11 +145,14 @@ class KAutoencoderTransformer(
     """
 
     _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit", "transform", "inverse_transform"]), None],
-        "n_autoencoders": [Interval(Integral, 1, None, closed="left")],
-        "latent_dim": [Interval(Integral, 1, None, closed="left"), "array-like", None],
+        "estimator": [
+            HasMethods(["fit", "transform", "inverse_transform", "get_params"]),
+            None,
+        ],
+        "n_autoencoders": [NonBoolInterval(Integral, 1, None, closed="left")],
+        "latent_dim": [NonBoolInterval(Integral, 1, None, closed="left"), "array-like", None],
         "bootstrap": ["boolean"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [NonBoolInterval(Integral, None, None, closed="neither"), None],
         "random_state": ["random_state"],
     }
 
@@ -223,6 +227,7 @@ class KAutoencoderTransformer(
     def _make_members(self):
         """Check parameters; return the unfitted members and their seeds (checks live here)."""
         self._validate_params()
+        check_estimator_instance(self.estimator, "estimator")
         k = self.n_autoencoders
         template = AutoencoderTransformer() if self.estimator is None else self.estimator
         names = template.get_params(deep=False)
@@ -235,7 +240,9 @@ class KAutoencoderTransformer(
                     f"latent_dim must be an int or a list of n_autoencoders={k} ints, "
                     f"got {len(dims)} values: {self.latent_dim!r}."
                 )
-            if not all(isinstance(d, Integral) and d >= 1 for d in dims):
+            if not all(
+                isinstance(d, Integral) and not isinstance(d, bool) and d >= 1 for d in dims
+            ):
                 raise ValueError(f"latent_dim must hold positive ints, got {self.latent_dim!r}.")
         if self.latent_dim is not None and "latent_dim" not in names:
             raise ValueError(

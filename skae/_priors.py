@@ -266,7 +266,9 @@ class UniformPrior(BasePrior):
 
     def __init__(self, dim, low=-1.0, high=1.0):
         self.dim = _check_int(dim, "dim", 1)
-        ok = all(isinstance(v, Real) and np.isfinite(v) for v in (low, high))
+        ok = all(
+            isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) for v in (low, high)
+        )
         if not ok or not low < high:
             raise ValueError(f"need finite low < high, got low={low!r}, high={high!r}.")
         self.low, self.high = float(low), float(high)
@@ -426,6 +428,7 @@ def _is_prior(obj) -> bool:
         not isinstance(obj, type)
         and callable(getattr(obj, "sample", None))
         and isinstance(getattr(obj, "dim", None), Integral)
+        and not isinstance(obj.dim, bool)
     )
 
 
@@ -457,6 +460,8 @@ def make_prior(spec, latent_dim):
     ValueError
         For an unknown name (the message lists the valid ones) or a prior whose
         dimension is not ``latent_dim``.
+    TypeError
+        For a class instead of a prior object, or a value that is none of the above.
     """
     latent_dim = _check_int(latent_dim, "latent_dim", 1)
     if isinstance(spec, str):
@@ -481,11 +486,23 @@ def make_prior(spec, latent_dim):
                     f"latent_dim={latent_dim}; use latent_dim>=2 or another prior."
                 )
             prior = GaussianMixturePrior(dim=latent_dim)
+    elif isinstance(spec, type):
+        # A class is callable, and would be taken for a sampling function.
+        raise TypeError(
+            f"prior must be a prior object such as {spec.__name__}(...), not the class "
+            f"{spec.__name__} itself."
+        )
     elif _is_prior(spec):
         prior, label = spec, repr(spec)
     elif callable(spec):
         prior = CallablePrior(spec)
         label = f"function {prior._name()}"
+    elif np.ndim(spec) == 0:  # a scalar or an object that is none of the above
+        raise TypeError(
+            f"prior must be a name in {list(PRIOR_NAMES)}, an array of samples, a callable "
+            "(n_samples, random_state) -> array or a prior object (an integer dim and a "
+            f"sample method), got {spec!r}."
+        )
     else:
         prior = ArrayPrior(spec)
         label = f"array of shape {prior.samples.shape}"

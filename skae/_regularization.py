@@ -25,7 +25,9 @@ from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
+
+from ._validation import NonBoolInterval
 
 NOISE_TYPES = ("masking", "gaussian")
 SPARSITY_PENALTIES = ("l1", "kl")
@@ -34,26 +36,27 @@ LR_SCHEDULES = ("cosine", "plateau")
 #: parameters shared by the autoencoders that take every regulariser
 REGULARIZATION_PARAMETER_CONSTRAINTS: dict = {
     "noise": [StrOptions(set(NOISE_TYPES)), None],
-    "noise_level": [Interval(Real, 0, None, closed="left")],
+    "noise_level": [NonBoolInterval(Real, 0, None, closed="left")],
     "sparsity": [StrOptions(set(SPARSITY_PENALTIES))],
-    "sparsity_weight": [Interval(Real, 0, None, closed="left")],
-    "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
-    "contractive_weight": [Interval(Real, 0, None, closed="left")],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "sparsity_weight": [NonBoolInterval(Real, 0, None, closed="left")],
+    "sparsity_target": [NonBoolInterval(Real, 0, 1, closed="neither")],
+    "contractive_weight": [NonBoolInterval(Real, 0, None, closed="left")],
+    "dropout": [NonBoolInterval(Real, 0, 1, closed="left")],
+    "weight_decay": [NonBoolInterval(Real, 0, None, closed="left")],
     "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
 }
 
 #: the optional supervised term (labels with -1 for unlabelled rows)
 SUPERVISED_PARAMETER_CONSTRAINTS: dict = {
-    "supervised_weight": [Interval(Real, 0, None, closed="left")],
-    "consistency_weight": [Interval(Real, 0, None, closed="left")],
-    "consistency_radius": [Interval(Real, 0, None, closed="neither")],
+    "supervised_weight": [NonBoolInterval(Real, 0, None, closed="left")],
+    "consistency_weight": [NonBoolInterval(Real, 0, None, closed="left")],
+    "consistency_radius": [NonBoolInterval(Real, 0, None, closed="neither")],
 }
 
 #: torch threads while fitting and transforming
 THREADS_PARAMETER_CONSTRAINTS: dict = {
-    "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    # torch keeps the thread count in a C int
+    "n_threads": [NonBoolInterval(Integral, 1, 2**31 - 1, closed="both"), None],
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
@@ -22,6 +22,7 @@ from ._conv import make_conv_decoder, make_conv_encoder, resolve_image_shape
 from ._nn import OUTPUT_ACTIVATIONS, make_mlp
 from ._regularization import SUPERVISED_PARAMETER_CONSTRAINTS, fill_parameter_docs
 from ._training import AutoencoderNet
+from ._validation import NonBoolInterval
 
 ARCHITECTURES = ("dense", "conv")
 TRANSFORM_MODES = ("mean", "sample", "mean_logvar")
@@ -296,8 +297,8 @@ class VAETransformer(BaseAutoencoder):
         "architecture": [StrOptions(set(ARCHITECTURES))],
         "conv_channels": ["array-like"],
         "image_shape": ["array-like", None],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "beta": [NonBoolInterval(Real, 0, None, closed="left")],
+        "kl_warmup_epochs": [NonBoolInterval(Integral, 0, None, closed="left")],
         "transform_mode": [StrOptions(set(TRANSFORM_MODES))],
     }
     _net_class = VAENet

@@ -39,6 +39,8 @@ skae does: double inputs are cast to float32 and the codes cast back, which is w
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
@@ -47,8 +49,10 @@ from torch import nn
 try:
     from onnx import TensorProto
     from onnx import checker as onnx_checker
+    from onnx import defs as onnx_defs
     from onnx import helper as onnx_helper
     from skl2onnx import update_registered_converter
+    from skl2onnx._parse import _parse_sklearn_classifier, _parse_sklearn_simple_model
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -73,11 +77,84 @@ ALIASES = {
     "EncoderClassifier": "SkaeEncoderClassifier",
 }
 
+#: the first ONNX opset the graphs are valid in: from opset 10, ``Slice`` takes its
+#: bounds as inputs, the form the VAE and k-autoencoder graphs use
+MIN_OPSET = 10
+
 _ACTIVATION_OPS = {
     nn.ReLU: "Relu",
     nn.Sigmoid: "Sigmoid",
     nn.Tanh: "Tanh",
 }
+
+
+# --------------------------------------------------------------------------- checks
+def _check_fitted(estimator) -> None:
+    """A ``NotFittedError`` naming ``estimator`` unless it is fitted.
+
+    Run before skl2onnx reads the model: an unfitted one otherwise fails inside
+    skl2onnx with a message that does not say the model needs fitting.
+    """
+    check_is_fitted(
+        estimator,
+        msg="This %(name)s instance is not fitted yet: call 'fit' before exporting it to ONNX.",
+    )
+
+
+def _fitted_first(parser):
+    """skl2onnx's ``parser``, run after :func:`_check_fitted` on the model it parses."""
+
+    def parse(scope, model, inputs, custom_parsers=None):
+        _check_fitted(model)
+        return parser(scope, model, inputs, custom_parsers=custom_parsers)
+
+    return parse
+
+
+def _check_target_opset(target_opset) -> int:
+    """``target_opset`` as an int, if skae can write graphs for it.
+
+    Parameters
+    ----------
+    target_opset : int
+        The ONNX opset asked for.
+
+    Returns
+    -------
+    target_opset : int
+
+    Raises
+    ------
+    TypeError
+        If ``target_opset`` is not an int.
+    ValueError
+        If it is outside ``[MIN_OPSET, newest opset of the installed onnx package]``.
+    """
+    newest = onnx_defs.onnx_opset_version()
+    if isinstance(target_opset, bool) or not isinstance(target_opset, Integral):
+        raise TypeError(
+            f"target_opset must be an int from {MIN_OPSET} to {newest}, got {target_opset!r}."
+        )
+    if not MIN_OPSET <= target_opset <= newest:
+        raise ValueError(
+            f"target_opset={target_opset} is outside the opsets skae.onnx can write: from "
+            f"{MIN_OPSET} (older opsets lack the operators its graphs use) to {newest} "
+            "(the newest the installed onnx package knows)."
+        )
+    return int(target_opset)
+
+
+def _check_container_opset(container) -> None:
+    """A ``ValueError`` naming ``target_opset`` if skl2onnx targets an opset below 10.
+
+    skl2onnx checks the upper bound itself; older opsets would give an invalid graph.
+    """
+    opset = getattr(container, "target_opset", None)
+    if isinstance(opset, Integral) and opset < MIN_OPSET:
+        raise ValueError(
+            f"target_opset={opset} is too old for skae models: their graphs need opset "
+            f"{MIN_OPSET} or later."
+        )
 
 
 # --------------------------------------------------------------------------- graph
@@ -286,7 +363,8 @@ def skae_transformer_shape_calculator(operator):
 
 def skae_transformer_converter(scope, operator, container):
     """Encoder graph of a skae autoencoder or k-autoencoder (what ``transform`` computes)."""
-    check_is_fitted(operator.raw_operator)
+    _check_fitted(operator.raw_operator)
+    _check_container_opset(container)
     graph = _Graph(scope, operator, container)
     codes = _add_codes(graph, operator.raw_operator, _as_float(graph, operator))
     _write_output(graph, codes, operator.outputs[0])
@@ -296,7 +374,8 @@ def skae_transformer_converter(scope, operator, container):
 def skae_classifier_converter(scope, operator, container):
     """Label and probabilities of an :class:`~skae.EncoderClassifier`."""
     model = operator.raw_operator
-    check_is_fitted(model)
+    _check_fitted(model)
+    _check_container_opset(container)
     graph = _Graph(scope, operator, container)
     module = model.module_
     logits = _add_module(graph, module.input_dropout, _as_float(graph, operator))
@@ -394,7 +473,8 @@ def decoder_to_onnx(estimator, *, target_opset=17):
         ``transform_mode='mean_logvar'``, codes of ``2 * latent_dim`` columns of which
         the means are decoded, as ``inverse_transform`` does).
     target_opset : int, default=17
-        ONNX opset of the model (10 or later).
+        ONNX opset of the model, from 10 to the newest opset the installed onnx
+        package knows.
 
     Returns
     -------
@@ -416,7 +496,8 @@ def decoder_to_onnx(estimator, *, target_opset=17):
     >>> bool(np.allclose(X_hat, ae.inverse_transform(Z), atol=1e-5))
     True
     """
-    check_is_fitted(estimator)
+    _check_fitted(estimator)
+    target_opset = _check_target_opset(target_opset)
     builder = _ModelBuilder()
     graph = _Graph(builder, "decoder", builder)
     builder._names.update({"codes", "reconstruction"})
@@ -463,6 +544,7 @@ def register_converters() -> None:
             ALIASES[cls.__name__],
             skae_transformer_shape_calculator,
             skae_transformer_converter,
+            parser=_fitted_first(_parse_sklearn_simple_model),
         )
     update_registered_converter(
         EncoderClassifier,
@@ -470,6 +552,7 @@ def register_converters() -> None:
         calculate_linear_classifier_output_shapes,
         skae_classifier_converter,
         options={"zipmap": [True, False, "columns"], "nocl": [False, True]},
+        parser=_fitted_first(_parse_sklearn_classifier),
     )
 
 

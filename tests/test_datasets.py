@@ -311,6 +311,9 @@ GOOD = mnist_files()
         (TRAIN_IMAGES, gzip.compress(idx(TRAIN[0])[:10]), "truncated inside its IDX header"),
         (TRAIN_LABELS, gzip.compress(idx(TRAIN[1][:4])), "4 labels but .* 5 images"),
         (TRAIN_LABELS, gzip.compress(idx([0, 1, 10, 2, 3])), "labels from 0 to 10"),
+        (TRAIN_IMAGES, gzip.compress(idx(TRAIN[0][:0])), "announces 0 images: it is not a"),
+        (TRAIN_LABELS, gzip.compress(idx(TRAIN[1][:0])), "announces 0 labels: it is not a"),
+        (TRAIN_IMAGES, gzip.compress(idx(TRAIN[0][:0]) + b"\0"), "announces 0 images"),
     ],
     ids=[
         "truncated-gzip",
@@ -325,6 +328,9 @@ GOOD = mnist_files()
         "short-header",
         "count-mismatch",
         "label-range",
+        "no-images",
+        "no-labels",
+        "no-images-extra-bytes",
     ],
 )
 def test_damaged_idx_file(tmp_path, name, content, match):
@@ -394,6 +400,8 @@ def kmnist_files(train=TRAIN, test=TEST):
         ("kmnist-test-imgs.npz", npz(TEST[0][:, :, :14]), r"expected \(n, 28, 28\)"),
         ("kmnist-test-labels.npz", npz(TEST[1] * 0.5), "labels of dtype float64"),
         ("kmnist-test-labels.npz", npz(TEST[1][:2].astype(np.uint8)), "2 labels but"),
+        ("kmnist-test-imgs.npz", npz(TEST[0][:0]), "holds 0 images: it is not a"),
+        ("kmnist-test-labels.npz", npz(TEST[1][:0].astype(np.uint8)), "holds 0 labels"),
     ],
     ids=[
         "truncated",
@@ -403,12 +411,15 @@ def kmnist_files(train=TRAIN, test=TEST):
         "wrong-shape",
         "float-labels",
         "count",
+        "no-images",
+        "no-labels",
     ],
 )
 def test_damaged_npz_file(tmp_path, name, content, match):
     write(tmp_path / "kmnist", _damage(kmnist_files(), name, content))
-    with pytest.raises(DatasetFileError, match=match):
+    with pytest.raises(DatasetFileError, match=match) as info:
         load_kmnist(subset="test", data_home=tmp_path)
+    assert str(tmp_path / "kmnist" / name) in str(info.value)
 
 
 def test_crafted_kmnist_reads(tmp_path):

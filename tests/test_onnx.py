@@ -11,7 +11,9 @@ from sklearn.svm import SVC
 pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from onnx import defs as onnx_defs  # noqa: E402
 from skl2onnx import to_onnx  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
 
 import skae.onnx  # noqa: E402, F401 (registers the converters)
 from skae import (  # noqa: E402
@@ -22,6 +24,7 @@ from skae import (  # noqa: E402
     VAETransformer,
 )
 from skae.datasets import get_data_home  # noqa: E402
+from skae.onnx import decoder_to_onnx  # noqa: E402
 
 ATOL = 1e-5
 
@@ -192,9 +195,67 @@ def test_unsupported_layer_is_a_clear_error(fitted, digits_f32):
         del encoder[-1]
 
 
-def test_unfitted_model_is_refused(digits_f32):
-    with pytest.raises(Exception, match=r"(?i)fit"):
-        to_onnx(AutoencoderTransformer(), digits_f32[0][:1])
+@pytest.mark.parametrize(
+    "model, name",
+    [
+        (AutoencoderTransformer(), "AutoencoderTransformer"),
+        (VAETransformer(), "VAETransformer"),
+        (ITLAutoencoder(), "ITLAutoencoder"),
+        (KAutoencoderTransformer(), "KAutoencoderTransformer"),
+        (EncoderClassifier(), "EncoderClassifier"),
+        (make_pipeline(StandardScaler(), EncoderClassifier()), "EncoderClassifier"),
+        (make_pipeline(StandardScaler(), VAETransformer()), "VAETransformer"),
+    ],
+    ids=["ae", "vae", "itl", "kae", "classifier", "pipeline-classifier", "pipeline-vae"],
+)
+def test_unfitted_model_is_refused(digits_f32, model, name):
+    X = digits_f32[0]
+    if hasattr(model, "steps"):
+        model[0].fit(X)  # only the skae step is unfitted
+    match = f"This {name} instance is not fitted yet: call 'fit' before exporting it to ONNX"
+    with pytest.raises(NotFittedError, match=match):
+        to_onnx(model, X[:1])
+
+
+def test_decoder_of_an_unfitted_model_is_refused():
+    with pytest.raises(NotFittedError, match=r"VAETransformer .* before exporting it to ONNX"):
+        decoder_to_onnx(VAETransformer())
+
+
+@pytest.mark.parametrize(
+    "target_opset, exception",
+    [
+        (1, ValueError),
+        (9, ValueError),
+        (onnx_defs.onnx_opset_version() + 1, ValueError),
+        (100, ValueError),
+        ("a", TypeError),
+        (None, TypeError),
+        (17.0, TypeError),
+        (True, TypeError),
+    ],
+)
+def test_decoder_target_opset_is_checked(fitted, target_opset, exception):
+    ae = fitted["ae_logreg"][0]
+    with pytest.raises(exception, match=r"target_opset.* 10 .*to \d+"):
+        decoder_to_onnx(ae, target_opset=target_opset)
+
+
+@pytest.mark.parametrize("target_opset", [10, onnx_defs.onnx_opset_version()])
+def test_decoder_exports_every_supported_opset(fitted, digits_f32, target_opset):
+    ae = fitted["ae_logreg"][0]
+    model = decoder_to_onnx(ae, target_opset=np.int64(target_opset))
+    assert model.opset_import[0].version == target_opset
+    Z = ae.transform(digits_f32[0][:5])
+    (X_hat,) = run_onnx(model, Z)
+    np.testing.assert_allclose(X_hat, ae.inverse_transform(Z), rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", ["vae_mlp", "encoder_classifier"])
+def test_converters_refuse_opsets_before_10(fitted, digits_f32, name):
+    model = fitted[name]
+    with pytest.raises(ValueError, match="target_opset=9 is too old for skae models"):
+        to_onnx(model, digits_f32[0][:1], target_opset=9)
 
 
 MNIST_FILES = [
@@ -246,8 +307,6 @@ def test_regularised_autoencoder_exports_its_inference_encoder(digits_f32, param
     [("ae_logreg", 0), ("scaler_kae_svc", 1), ("vae_mlp", 0), ("conv_vae_mlp", 0)],
 )
 def test_decoder_matches_inverse_transform(fitted, digits_f32, name, step):
-    from skae.onnx import decoder_to_onnx
-
     model = fitted[name][step]
     X = digits_f32[0]
     Z = fitted[name][: step + 1].transform(X)

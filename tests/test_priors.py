@@ -264,6 +264,7 @@ def test_bad_n_samples(n_samples):
         (lambda: OneHotPrior(3, n_classes=2, style_std=0), "style_std"),
         (lambda: GaussianPrior(2, std=0), "std"),
         (lambda: UniformPrior(2, low=1, high=1), "low < high"),
+        (lambda: UniformPrior(2, low=False, high=True), "low < high"),
         (lambda: GaussianMixturePrior(dim=1), "dim"),
         (lambda: GaussianMixturePrior(n_components=0), "n_components"),
     ],
@@ -388,6 +389,26 @@ def test_make_prior_duck_typed_object():
     assert make_prior(duck, 2) is duck
     with pytest.raises(ValueError, match="latent_dim=3"):
         make_prior(duck, 3)
+
+
+class _BoolDimPrior(_DuckPrior):
+    dim = True
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        (GaussianPrior, r"prior object such as GaussianPrior\(...\), not the class"),
+        (_DuckPrior, r"such as _DuckPrior\(...\)"),
+        (True, "prior must be a name in .*got True"),
+        (3.0, "prior must be a name in .*got 3.0"),
+        (_BoolDimPrior(), "prior object \\(an integer dim and a sample method\\)"),
+    ],
+    ids=["class", "duck-class", "bool", "float", "bool-dim"],
+)
+def test_make_prior_refuses_what_is_not_a_prior(spec, match):
+    with pytest.raises(TypeError, match=match):
+        make_prior(spec, 1)
 
 
 def test_made_priors_are_picklable():

@@ -299,6 +299,10 @@ def test_cuda_matches_cpu(variant):
         ({"lr": 0.0}, "lr .* must be a positive number"),
         ({"maximize": "yes"}, "maximize must be a bool"),
         ({"foreach": "auto"}, "foreach must be"),
+        ({"foreach": 1}, "foreach must be"),
+        ({"lr": True}, "lr .* must be a positive number"),
+        ({"etas": (0.5, True)}, "etas must be a pair of numbers"),
+        ({"step_sizes": (0, True)}, "step_sizes must be a pair of numbers"),
     ],
 )
 def test_bad_hyperparameters(kwargs, match):
@@ -307,11 +311,79 @@ def test_bad_hyperparameters(kwargs, match):
         RProp([w], **kwargs)
 
 
-def test_bad_param_group():
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"lr": 1e308},
+        {"lr": math.inf},
+        {"lr": 100.0},
+        {"lr": 1e-7},
+        {"lr": 0.5, "step_sizes": (1e-6, 0.1)},
+        {"lr": 1e-3, "step_sizes": (1e-2, 1.0)},
+    ],
+)
+def test_initial_step_size_must_lie_within_the_step_size_bounds(kwargs):
+    w = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match=r"lr=.* must lie within step_sizes"):
+        RProp([w], **kwargs)
+
+
+@pytest.mark.parametrize(
+    "dtype, kwargs, match",
+    [
+        (torch.float32, {"lr": 1.0, "step_sizes": (1e-6, 1e39)}, r"step_sizes\[1\]=1e\+39"),
+        (torch.float16, {"step_sizes": (1e-6, 1e5)}, r"largest torch.float16"),
+        (torch.complex64, {"step_sizes": (1e-6, 1e39)}, r"largest torch.complex64"),
+        (torch.float32, {"etas": (0.5, 1e39)}, r"etas\[1\]=1e\+39"),
+    ],
+)
+def test_step_size_bounds_must_fit_the_parameters_dtype(dtype, kwargs, match):
+    w = torch.zeros(2, dtype=dtype, requires_grad=True)
+    with pytest.raises(ValueError, match=match):
+        RProp([w], variant="irprop-", **kwargs)
+
+
+def test_large_bounds_step_in_float64():
+    w = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    opt = RProp([w], lr=1e30, step_sizes=(1e-6, 1e300), variant="irprop-")
+    w.grad = torch.ones_like(w)
+    opt.step()
+    assert torch.equal(w.detach(), torch.full_like(w, -1e30))
+
+
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        ({"variant": "fast"}, "Unknown RProp variant 'fast'"),
+        ({"etas": "a"}, "etas must be a pair"),
+        ({"lr": 1e308}, "must lie within step_sizes"),
+        ({"step_sizes": (1e-6, 1e39)}, "largest torch.float32"),
+    ],
+)
+def test_bad_param_group_is_not_added(settings, match):
     w, v = torch.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
-    opt = RProp([w])
-    with pytest.raises(ValueError, match="Unknown RProp variant 'fast'"):
-        opt.add_param_group({"params": [v], "variant": "fast"})
+    opt = RProp([w], variant="irprop-")
+    group = {"params": [v], **settings}
+    given = dict(group)
+    with pytest.raises(ValueError, match=match):
+        opt.add_param_group(group)
+    assert len(opt.param_groups) == 1 and group == given
+    # the optimizer steps its own group as if nothing had been asked
+    w.grad, v.grad = torch.ones(2), torch.ones(2)
+    opt.step()
+    assert torch.equal(w.detach(), torch.full((2,), -0.01)) and torch.equal(v, torch.zeros(2))
+
+
+def test_added_param_group_is_checked_and_normalised():
+    w, v = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
+    opt = RProp([w], variant="irprop-")
+    group = {"params": iter([v]), "variant": "RPROP-", "lr": 0.1}
+    opt.add_param_group(group)
+    added = opt.param_groups[-1]
+    assert added["params"] == [v] and added["variant"] == "rprop-" and added["lr"] == 0.1
+    assert added["etas"] == ETAS and group["variant"] == "RPROP-"
+    opt.add_param_group({"params": torch.zeros(1, requires_grad=True)})
+    assert len(opt.param_groups) == 3 and len(opt.param_groups[-1]["params"]) == 1
 
 
 def test_irprop_plus_needs_a_closure():

@@ -32,10 +32,10 @@ class DatasetFileError(ValueError):
     """A data set's file is present but unusable.
 
     Raised for a truncated or corrupt archive, a wrong IDX magic number, data type or
-    size, a wrong array type or shape in an ``.npz`` file, labels outside the classes, or
-    label and image files of different lengths. The message names the file and the
-    problem; no partial array is ever returned. Delete the file (or fix the data home)
-    and load again to download a fresh copy.
+    size, a wrong array type or shape in an ``.npz`` file, a file of no images or labels,
+    labels outside the classes, or label and image files of different lengths. The
+    message names the file and the problem; no partial array is ever returned. Delete
+    the file (or fix the data home) and load again to download a fresh copy.
 
     See Also
     --------

@@ -36,7 +36,8 @@ def parse_idx_gz(raw, *, item_shape, path):
     Raises
     ------
     DatasetFileError
-        Not gzip, truncated, wrong magic number, type, dimensions or length.
+        Not gzip, truncated, wrong magic number, type, dimensions or length, or no
+        items at all.
     """
     header_size = 4 + 4 * (1 + len(item_shape))
     try:
@@ -61,6 +62,11 @@ def parse_idx_gz(raw, *, item_shape, path):
 
 #: the most bytes an IDX file may hold after decompression (MNIST's largest: 47 MB)
 MAX_BYTES = 1 << 30
+
+
+def _items(item_shape) -> str:
+    """What the items of a file are, for messages: images or labels."""
+    return "images" if item_shape else "labels"
 
 
 def _read(stream, size):
@@ -111,6 +117,10 @@ def parse_idx(buffer, *, item_shape, path):
     if shape[1:] != tuple(item_shape):
         raise DatasetFileError(
             f"{path} holds items of shape {shape[1:]}, expected {tuple(item_shape)}."
+        )
+    if shape[0] == 0:
+        raise DatasetFileError(
+            f"{path} announces 0 {_items(item_shape)}: it is not a usable data set."
         )
     expected = offset + int(np.prod(shape, dtype=np.int64))
     if len(buffer) < expected:

@@ -34,7 +34,8 @@ def parse_npz(raw, *, item_shape, path, images):
     Raises
     ------
     DatasetFileError
-        Not an ``.npz`` archive, truncated or corrupt, no ``arr_0``, wrong dtype or shape.
+        Not an ``.npz`` archive, truncated or corrupt, no ``arr_0``, wrong dtype or
+        shape, or no items at all.
     """
     try:
         _check_announced_size(raw, path)
@@ -63,6 +64,9 @@ def parse_npz(raw, *, item_shape, path, images):
         raise DatasetFileError(
             f"{path} holds an array of shape {array.shape}, expected ({expected})."
         )
+    if len(array) == 0:
+        what = "images" if images else "labels"
+        raise DatasetFileError(f"{path} holds 0 {what}: it is not a usable data set.")
     return array
 
 

@@ -51,14 +51,16 @@ class RProp(Optimizer):
         Parameters to optimise, or dicts defining parameter groups (each group may
         override any of the arguments below).
     lr : float, default=0.01
-        The initial step size :math:`\Delta_0` of every weight. It is read once, when
+        The initial step size :math:`\Delta_0` of every weight, within ``step_sizes``
+        (every step size stays within those bounds). It is read once, when
         a parameter's state is created; changing it later (for example with a
         learning-rate scheduler) has no effect, as in :class:`torch.optim.Rprop`.
     etas : tuple of (float, float), default=(0.5, 1.2)
         :math:`(\eta^-, \eta^+)`, the factors that shrink and grow the step size,
         with :math:`0 < \eta^- < 1 < \eta^+`.
     step_sizes : tuple of (float, float), default=(1e-6, 50)
-        :math:`(\Delta_{\min}, \Delta_{\max})`, the bounds of the step sizes.
+        :math:`(\Delta_{\min}, \Delta_{\max})`, the bounds of the step sizes, with
+        :math:`0 \le \Delta_{\min} \le \Delta_{\max} < \infty`.
     variant : {'irprop+', 'irprop-', 'rprop+', 'rprop-'}, default='irprop+'
         Which algorithm (see above); case-insensitive.
     maximize : bool, default=False
@@ -161,20 +163,36 @@ class RProp(Optimizer):
             "maximize": maximize,
             "foreach": foreach,
         }
-        _check_hyperparameters(defaults)  # before torch's own checks of ``params``
+        # before torch's own checks of ``params``
+        defaults.update(_checked_hyperparameters(defaults))
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group):
-        """Add a parameter group, checking the hyperparameters it overrides.
+        """Add a parameter group, checking the hyperparameters it overrides first.
+
+        An invalid setting raises a ``ValueError`` and nothing is added: the optimizer
+        keeps stepping its other groups as before.
 
         Parameters
         ----------
         param_group : dict
             ``params`` and optionally ``lr``, ``etas``, ``step_sizes``, ``variant``,
-            ``maximize`` and ``foreach``.
+            ``maximize`` and ``foreach``. Not modified: the optimizer stores a copy.
         """
-        super().add_param_group(param_group)
-        _check_hyperparameters(self.param_groups[-1])
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}.")
+        params = param_group.get("params")
+        if isinstance(params, torch.Tensor):
+            params = [params]
+        elif params is not None and not isinstance(params, set):
+            # read once here: torch reads it again, and an iterator would then be empty
+            params = list(params)
+        hyperparameters = _checked_hyperparameters({**self.defaults, **param_group})
+        _check_representable(params, hyperparameters)
+        group = {**param_group, **hyperparameters}
+        if params is not None:
+            group["params"] = params
+        super().add_param_group(group)
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -389,44 +407,85 @@ def _multi_tensor_rprop(
     torch._foreach_add_(params, prev_updates)
 
 
-def _check_hyperparameters(group):
-    """Raise a ValueError naming any invalid hyperparameter of a group."""
+def _checked_hyperparameters(group) -> dict:
+    """The group's hyperparameters, normalised; a ValueError naming any invalid one.
+
+    ``group`` is not modified. Rprop keeps every step size within
+    ``step_sizes = (min, max)``, so the initial one, ``lr``, must lie there too.
+    """
     variant = group["variant"]
     if not isinstance(variant, str) or variant.lower() not in VARIANTS:
         raise ValueError(f"Unknown RProp variant {variant!r}; use one of {list(VARIANTS)}.")
-    group["variant"] = variant.lower()
 
     lr = group["lr"]
     if isinstance(lr, torch.Tensor):
         if lr.numel() != 1:
             raise ValueError(f"lr must be a number (the initial step size), got {lr!r}.")
         lr = lr.item()
-    if not isinstance(lr, Real) or not lr > 0:
+    if not _is_number(lr) or not lr > 0:  # an infinite lr fails the step_sizes check
         raise ValueError(f"lr (the initial step size) must be a positive number, got {lr!r}.")
 
     etas = _pair(group["etas"])
-    if etas is None or not all(isinstance(e, Real) for e in etas):
-        raise ValueError(f"etas must be a pair (eta_minus, eta_plus), got {group['etas']!r}.")
+    if etas is None or not all(_is_number(e) for e in etas):
+        raise ValueError(
+            f"etas must be a pair of numbers (eta_minus, eta_plus), got {group['etas']!r}."
+        )
     if not 0.0 < etas[0] < 1.0:
         raise ValueError(f"etas[0] (eta_minus, the shrink factor) must be in (0, 1): {etas[0]}.")
     if not 1.0 < etas[1] < math.inf:
         raise ValueError(f"etas[1] (eta_plus, the growth factor) must be in (1, inf): {etas[1]}.")
-    group["etas"] = etas
 
     sizes = _pair(group["step_sizes"])
-    if sizes is None or not all(isinstance(s, Real) for s in sizes):
-        raise ValueError(f"step_sizes must be a pair (min, max), got {group['step_sizes']!r}.")
+    if sizes is None or not all(_is_number(s) for s in sizes):
+        raise ValueError(
+            f"step_sizes must be a pair of numbers (min, max), got {group['step_sizes']!r}."
+        )
     if not 0.0 <= sizes[0] <= sizes[1] or not 0.0 < sizes[1] < math.inf:
         raise ValueError(
             "step_sizes must be (min, max) with 0 <= min <= max < inf and max > 0, got "
             f"{sizes}" + (" (inverted?)." if sizes[0] > sizes[1] else ".")
         )
-    group["step_sizes"] = sizes
+    if not sizes[0] <= lr <= sizes[1]:
+        raise ValueError(
+            f"lr={lr!r} (the initial step size) must lie within step_sizes={sizes} "
+            "(min, max), the bounds every step size is kept in; choose lr in that range "
+            "or widen step_sizes."
+        )
 
     if not isinstance(group["maximize"], bool):
         raise ValueError(f"maximize must be a bool, got {group['maximize']!r}.")
-    if group["foreach"] not in (None, True, False):
+    if group["foreach"] is not None and not isinstance(group["foreach"], bool):
         raise ValueError(f"foreach must be None, True or False, got {group['foreach']!r}.")
+    return {"variant": variant.lower(), "etas": etas, "step_sizes": sizes}
+
+
+def _check_representable(params, hyperparameters) -> None:
+    """A ValueError if a step size or growth factor overflows a parameter's dtype.
+
+    The step sizes are stored in the parameters' dtype and multiplied by ``eta_plus``;
+    a bound beyond the dtype's largest value (float16 stops at 65504) would make
+    torch fail at the first step.
+    """
+    dtypes = {p.dtype for p in params or () if isinstance(p, torch.Tensor)}
+    for dtype in dtypes:
+        if not (dtype.is_floating_point or dtype.is_complex):
+            continue  # torch refuses such parameters itself
+        largest = torch.finfo(dtype).max
+        for name, value in (
+            ("step_sizes[1]", hyperparameters["step_sizes"][1]),
+            ("etas[1]", hyperparameters["etas"][1]),
+        ):
+            if value > largest:
+                raise ValueError(
+                    f"{name}={value!r} is larger than the largest {dtype} value "
+                    f"({largest:.4g}), the dtype of the parameters (and of their step "
+                    "sizes)."
+                )
+
+
+def _is_number(value) -> bool:
+    """A real number, not a boolean (``etas=(0.5, True)`` is a mistake, not 1.0)."""
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def _pair(value):
