@@ -171,14 +171,17 @@ def _run_cell(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: st
             raise
         reason = message[message.find("can't allocate") :] if "can't allocate" in message else ""
         reason = _one_line(reason).rstrip(".")
-        problem = (
-            f"not enough memory to fit {cell.representation} with latent size "
-            f"{cell.latent_dim} (seed {cell.seed}){': ' + reason if reason else ''}; "
-            "use smaller hidden layers ({}) or a smaller batch size ({})."
-        )
+
+        def problem(hidden, batch):
+            return (
+                f"not enough memory to fit {cell.representation} with latent size "
+                f"{cell.latent_dim} (seed {cell.seed}){': ' + reason if reason else ''}; "
+                f"use smaller hidden layers ({hidden}) or a smaller batch size ({batch})."
+            )
+
         raise StudyError(
-            problem.format("hidden_layer_sizes", "batch_size"),
-            cli_message=problem.format("--hidden", "--batch-size"),
+            problem("hidden_layer_sizes", "batch_size"),
+            cli_message=problem("--hidden", "--batch-size"),
         ) from None
 
 
