@@ -90,7 +90,7 @@ def test_verbose_prints_a_line_per_row(capsys):
             "is a file; point SKAE_DATA or --data-home at a folder",
         ),
         (["study", "--max-epochs", "0"], 2, "--max-epochs must be a positive integer, got 0."),
-        (["study", "--lr", "-1"], 2, "--lr must be a positive number, got -1.0."),
+        (["study", "--lr", "-1"], 2, "--lr must be a positive finite number, got -1.0."),
         (["study", "--n-train", "5000"], 2, "--n-train 5000 is more than the 1,347 images"),
         (["study", "--hidden", "0"], 2, "--hidden must be integers >= 1, got 0."),
     ],
@@ -365,8 +365,9 @@ def test_damaged_results_file_is_one_line(quiet, capsys):
     notes = [line for line in captured.err.splitlines() if "dropped" in line]
     prefix = "skae: warning: " if quiet else "skae study: "
     assert notes == [
-        f"{prefix}'{path}': dropped 1 damaged line (line 2), kept 1 intact row; the damaged "
-        f"file is saved as results.csv.damaged; dropped rows are computed again"
+        f"{prefix}'{path}': dropped 1 damaged line (line 2; 5 fields where the header has "
+        "18), kept 1 intact row; the damaged file is saved as results.csv.damaged; dropped "
+        "rows are computed again"
     ]
     assert "Traceback" not in captured.err
     assert len(pd.read_csv(path)) == 2

@@ -20,6 +20,7 @@ import pandas as pd
 import skae
 
 from ._data import StudyData
+from ._errors import StudyError
 from ._folder import COLUMNS
 from ._plan import _Cell
 from ._registry import ModelSettings, get_classifier, get_representation
@@ -52,13 +53,17 @@ class _InterruptFlag:
 
     def __init__(self):
         self.raised = False
-        self._previous = None
+        # the handlers to restore, innermost last: a cell run in the calling process
+        # (a sequential joblib backend) enters the flag inside the runner's own
+        self._previous = []
 
     def __enter__(self):
         self.raised = False
+        previous = None
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
+            previous = signal.getsignal(signal.SIGINT)
             signal.signal(signal.SIGINT, self._handler)
+        self._previous.append(previous)
         return self
 
     def _handler(self, signum, frame):
@@ -66,9 +71,9 @@ class _InterruptFlag:
         raise KeyboardInterrupt
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        previous = self._previous.pop()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         return False
 
 
@@ -147,8 +152,40 @@ def _warm_up() -> None:
         _WARMED_UP = True
 
 
+#: what torch says when a tensor does not fit in memory (or its size in bytes overflows)
+_NO_MEMORY = ("can't allocate memory", "out of memory", "size calculation overflowed")
+
+
 def _run_cell(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: str):
-    """Fit one representation; yield its record, then one row per classifier."""
+    """Fit one representation; yield its record, then one row per classifier.
+
+    A network too large for the memory stops the study with a :class:`StudyError`
+    naming it: that is not a result of the settings (another machine may fit it), so
+    it is not recorded as a failed row.
+    """
+    try:
+        yield from _cell_events(cell, data, settings, dataset)
+    except (MemoryError, RuntimeError) as exc:
+        message = str(exc)
+        if isinstance(exc, RuntimeError) and not any(s in message for s in _NO_MEMORY):
+            raise
+        reason = message[message.find("can't allocate") :] if "can't allocate" in message else ""
+        reason = _one_line(reason).rstrip(".")
+
+        def problem(hidden, batch):
+            return (
+                f"not enough memory to fit {cell.representation} with latent size "
+                f"{cell.latent_dim} (seed {cell.seed}){': ' + reason if reason else ''}; "
+                f"use smaller hidden layers ({hidden}) or a smaller batch size ({batch})."
+            )
+
+        raise StudyError(
+            problem("hidden_layer_sizes", "batch_size"),
+            cli_message=problem("--hidden", "--batch-size"),
+        ) from None
+
+
+def _cell_events(cell: _Cell, data: StudyData, settings: ModelSettings, dataset: str):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score, precision_score, recall_score
 

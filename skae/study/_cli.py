@@ -28,6 +28,8 @@ from ._summary import settings_lines, summary_lines
 #: exit statuses
 EXIT_USAGE = 2
 EXIT_DATA = 1
+#: a system error that is no bug: a permission, a full disk, the memory
+EXIT_RUNTIME = 1
 EXIT_INTERRUPTED = 130
 
 #: short headers for the printed table
@@ -86,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
             "on the codes and print one row per combination (test accuracy, macro "
             "precision/recall, reconstruction MSE, seconds, parameters). Results, "
             "figures and what is needed to resume are written to the output folder; "
-            "rerun the same command to resume an interrupted study. With no options: "
+            "rerun the same command to resume an interrupted study (damaged lines of "
+            "results.csv are dropped and computed again; a damaged or missing study.json is "
+            "written again when the saved rows match the settings). With no options: "
             "digits, PCA, two autoencoders and a VAE, latent sizes 2 8 16, logistic regression."
         ),
         formatter_class=_HelpFormatter,
@@ -117,9 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"any of: {', '.join(CLASSIFIERS)}",
     )
-    add("--seeds", nargs="+", default=[0], metavar="N", help="random seeds")
-    add("--n-jobs", type=int, default=1, help="fits run at once (processes); -1: all cores")
-    add("--threads", type=int, default=1, help="torch/BLAS threads per fit")
+    add("--seeds", nargs="+", default=[0], metavar="N", help="random seeds, 0 to 2**32 - 1")
+    add(
+        "--n-jobs",
+        type=int,
+        default=1,
+        help="fits run at once (processes; never more than the fits left or the CPU cores); "
+        "-1: all cores",
+    )
+    add(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch/BLAS threads per fit, at most the CPU cores",
+    )
     add(
         "-o",
         "--output-dir",
@@ -168,7 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--optimizer", default="adam", help="optimizer of the neural representations")
     add("--lr", type=float, default=None, help="their learning rate (default: the estimators')")
     add("--batch-size", default="256", help="their batch size, or 'full'")
-    add("--overwrite", action="store_true", help="replace a study with other settings")
+    add(
+        "--overwrite",
+        action="store_true",
+        help="delete the results of an earlier study in the output folder that cannot be "
+        "resumed with these settings, and start again",
+    )
     add("--no-figures", action="store_true", help="do not draw figures")
     add("--list", action="store_true", help="list data sets, representations and classifiers")
     add("-q", "--quiet", action="store_true", help="no progress bar, print only the table")
@@ -304,8 +324,9 @@ def _fail(message: str, status: int) -> int:
 def main(argv=None) -> int:
     """Run the ``skae`` command line; return the exit status.
 
-    User errors (bad names or sizes, an unwritable folder, missing data files) print
-    one line ``skae: error: ...`` on stderr and return 2 (1 for data files), Ctrl-C
+    User errors (bad names or sizes, an unwritable folder or file, a study folder that
+    cannot be resumed) print one line ``skae: error: ...`` on stderr and return 2;
+    missing or unreadable data files and other system errors return 1; Ctrl-C
     returns 130 after saying how many rows were kept.
 
     Parameters
@@ -342,3 +363,8 @@ def main(argv=None) -> int:
         return EXIT_INTERRUPTED
     except _data_errors() as exc:
         return _fail(getattr(exc, "cli_message", str(exc)), EXIT_DATA)
+    except OSError as exc:  # the system refused (permissions, a full disk): not a bug
+        where = f": '{exc.filename}'" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}", EXIT_RUNTIME)
+    except MemoryError:
+        return _fail("not enough memory; try a smaller study (--hidden, --n-train)", EXIT_RUNTIME)

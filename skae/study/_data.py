@@ -129,28 +129,9 @@ def load_study_data(
     -------
     data : StudyData
     """
-    from skae.datasets import load_split
-
     spec = DATASETS[name]
     n_train, n_test = resolve_sizes(spec, n_train, n_test, quick)
-    load = dict(data_home=data_home, download_if_missing=download)
-    if name == "kmnist-test":
-        split = load_split("kmnist", split="test-only", test_size=2000, **load)
-    else:
-        try:
-            split = load_split(name, split="official", **load)
-        except FileNotFoundError as exc:
-            if name != "kmnist":
-                raise
-            hint = (
-                " For a study without the KMNIST training images use {} (the official "
-                "test images, fixed stratified 8,000/2,000 split)."
-            )
-            raise type(exc)(
-                f"{exc}{hint.format(_KMNIST_TEST)}",
-                cli_message=f"{getattr(exc, 'cli_message', exc)}"
-                f"{hint.format('--dataset kmnist-test')}",
-            ) from exc
+    split = _load_split(name, data_home, download)
     X_train, y_train = _head(split.X_train, split.y_train, n_train, "n_train", name)
     X_test, y_test = _head(split.X_test, split.y_test, n_test, "n_test", name)
     protocol = f"{name}: {split.protocol}"
@@ -164,3 +145,43 @@ def load_study_data(
         spec.image_shape,
         protocol,
     )
+
+
+def _load_split(name: str, data_home, download: bool):
+    """The train/test split of data set ``name`` (see :func:`load_study_data`).
+
+    A data home that cannot be read (no permission, an I/O error) raises
+    :class:`skae.datasets.DatasetNotFoundError` naming it, as a missing file does.
+    """
+    from skae.datasets import DatasetFileError, DatasetNotFoundError, get_data_home, load_split
+
+    load = dict(data_home=data_home, download_if_missing=download)
+    try:
+        if name == "kmnist-test":
+            split = load_split("kmnist", split="test-only", test_size=2000, **load)
+        else:
+            try:
+                split = load_split(name, split="official", **load)
+            except FileNotFoundError as exc:
+                if name != "kmnist":
+                    raise
+                hint = (
+                    " For a study without the KMNIST training images use {} (the official "
+                    "test images, fixed stratified 8,000/2,000 split)."
+                )
+                raise type(exc)(
+                    f"{exc}{hint.format(_KMNIST_TEST)}",
+                    cli_message=f"{getattr(exc, 'cli_message', exc)}"
+                    f"{hint.format('--dataset kmnist-test')}",
+                ) from exc
+    except (DatasetNotFoundError, DatasetFileError):
+        raise
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        problem = f"cannot read the data home {get_data_home(data_home)}{where}: "
+        problem += f"{exc.strerror or exc}; make it readable, or point SKAE_DATA or "
+        raise DatasetNotFoundError(
+            problem + "data_home at another folder.",
+            cli_message=problem + "--data-home at another folder.",
+        ) from None
+    return split

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -95,12 +98,30 @@ def _accuracy(frame, config):
     return fig
 
 
+#: what numpy raises for a damaged .npy or .npz file
+_DAMAGED = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def _damaged(path, exc) -> None:
+    """Warn that a saved file is left out of the figures (the rows do not need it)."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    warnings.warn(
+        f"'{path}' cannot be read ({reason}); it is left out of the figures",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _load_fit(folder, representation, latent_dim, seed):
     path = folder / FITS_DIR / f"{representation}_m{int(latent_dim)}_s{int(seed)}.npz"
     if not path.exists():
         return None
-    with np.load(path) as archive:
-        return {key: archive[key] for key in archive.files}
+    try:
+        with np.load(path) as archive:
+            return {key: archive[key] for key in archive.files}
+    except _DAMAGED as exc:
+        _damaged(path, exc)
+        return None
 
 
 def _reconstructions(folder, frame, best, shape):
@@ -133,7 +154,13 @@ def _confusion(folder, best):
     path = folder / PREDICTIONS_DIR / f"{row_id(best)}.npy"
     if not path.exists() or not (folder / TEST_LABELS).exists():
         return None
-    y_true, y_pred = load_predictions(folder, best)
+    try:
+        y_true, y_pred = load_predictions(folder, best)
+        if y_true.shape != y_pred.shape:
+            raise ValueError(f"{len(y_pred)} predictions for {len(y_true)} test labels")
+    except _DAMAGED as exc:
+        _damaged(path, exc)
+        return None
     fig = _figure(figsize=(5.6, 5.0))
     ax = fig.subplots()
     ConfusionMatrixDisplay.from_predictions(y_true, y_pred, ax=ax, colorbar=False)

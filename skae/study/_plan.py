@@ -7,6 +7,8 @@ and ``_Plan.cells`` lists the representation fits the grid needs.
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
@@ -25,6 +27,10 @@ DEFAULT_EPOCHS_IMAGES = 20
 QUICK_EPOCHS = 3
 #: hidden layers when ``hidden_layer_sizes`` is not given, by number of features
 DEFAULT_HIDDEN = {64: (128,), 784: (256,)}
+#: the largest seed: numpy's and scikit-learn's ``random_state`` take 32-bit seeds
+MAX_SEED = 2**32 - 1
+#: the largest layer width torch accepts (a C ``long long``)
+MAX_LAYER_SIZE = 2**63 - 1
 
 
 @dataclass
@@ -78,6 +84,7 @@ OPTIONS = {
     "lr": "--lr",
     "n_jobs": "--n-jobs",
     "optimizer": "--optimizer",
+    "seeds": "--seeds",
 }
 
 
@@ -93,12 +100,19 @@ def _error(what, must, got):
     )
 
 
-def _integers(values, what, minimum):
+def _integers(values, what, minimum, maximum=None):
     values = _unique(values, what, Integral, "integers")
     for value in values:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
             raise _error(what, f"be integers >= {minimum}", value)
+        if maximum is not None and value > maximum:
+            raise _error(what, _integer_range(minimum, maximum), value)
     return [int(v) for v in values]
+
+
+def _integer_range(minimum, maximum) -> str:
+    powers = {MAX_SEED: " (2**32 - 1)", MAX_LAYER_SIZE: " (2**63 - 1)"}
+    return f"be integers from {minimum} to {maximum}{powers.get(maximum, '')}"
 
 
 def _positive(value, what, *, allow_all=False, allow_none=True):
@@ -151,12 +165,22 @@ class _Plan:
             "image_shape": list(settings.image_shape),
         }
 
+    def params_of(self, name: str) -> str | None:
+        """The ``params`` of a row of representation ``name`` under these settings.
+
+        ``None`` when ``name`` is not a representation this version of skae offers.
+        """
+        try:
+            entry = get_representation(name)
+        except StudyError:
+            return None
+        # params depend on the settings only, not on the latent size or the seed
+        return entry.describe(entry.build(self.settings, self.latent_sizes[0], 0))
+
     def cells(self) -> list[_Cell]:
         cells = []
         for name in self.representations:
-            entry = get_representation(name)
-            # params depend on the settings only, not on the latent size or the seed
-            params = entry.describe(entry.build(self.settings, self.latent_sizes[0], 0))
+            params = self.params_of(name)
             for latent_dim in self.latent_sizes:
                 for seed in self.seeds:
                     cells.append(_Cell(name, params, latent_dim, seed, list(self.classifiers)))
@@ -190,7 +214,7 @@ def make_plan(
     representations = _names(representations, "representations", get_representation)
     classifiers = _names(classifiers, "classifiers", get_classifier)
     latent_sizes = _integers(latent_sizes, "latent sizes", 1)
-    seeds = _integers(seeds, "seeds", 0)
+    seeds = _integers(seeds, "seeds", 0, MAX_SEED)
     too_big = [m for m in latent_sizes if m > spec.n_features]
     if too_big:
         raise StudyError(
@@ -206,14 +230,24 @@ def make_plan(
         except StudyError:
             raise _error("batch_size", "be a positive integer or 'full'", batch_size) from None
     torch_threads = _positive(torch_threads, "torch_threads", allow_none=False)
+    n_cpus = os.cpu_count() or 1
+    if torch_threads > n_cpus:
+        # more threads than cores only slow a fit down; far more exhaust the memory
+        raise _error(
+            "torch_threads", f"be from 1 to {n_cpus} (the CPU cores of this machine)", torch_threads
+        )
     if max_epochs is None:
         default_epochs = DEFAULT_EPOCHS.get(dataset, DEFAULT_EPOCHS_IMAGES)
         max_epochs = QUICK_EPOCHS if quick else default_epochs
     if hidden_layer_sizes is None:
         hidden_layer_sizes = DEFAULT_HIDDEN[spec.n_features]
-    hidden_layer_sizes = tuple(_integers(hidden_layer_sizes, "hidden_layer_sizes", 1))
-    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0):
-        raise _error("lr", "be a positive number or None", lr)
+    hidden_layer_sizes = tuple(
+        _integers(hidden_layer_sizes, "hidden_layer_sizes", 1, MAX_LAYER_SIZE)
+    )
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, Real) or not 0 < lr < math.inf
+    ):
+        raise _error("lr", "be a positive finite number or None", lr)
     _check_optimizer(optimizer)
     if n_jobs is not None and (
         isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs == 0

@@ -11,17 +11,17 @@ what is missing. Arguments are checked up front by ``_plan``.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ._cell import _INTERRUPT, _limited_threads, _run_cell
 from ._data import StudyData, load_study_data
-from ._errors import StudyInterrupted
-from ._folder import COLUMNS, TEST_LABELS, _StudyFolder, row_id, row_key
+from ._errors import StudyError, StudyInterrupted
+from ._folder import COLUMNS, _StudyFolder, row_id, row_key
 from ._plan import (
     DEFAULT_CLASSIFIERS,
     DEFAULT_LATENT_SIZES,
@@ -83,10 +83,12 @@ def run_study(
         ``'logreg'``, ``'svc'``, ``'mlp'``, ``'mlp-sigmoid'`` (scikit-learn, after a
         ``StandardScaler``).
     seeds : sequence of int, default=(0,)
-        ``random_state`` of the representations and classifiers.
+        ``random_state`` of the representations and classifiers, from 0 to
+        ``2**32 - 1``.
     n_jobs : int, default=None
         Fits run at once, in separate processes (joblib); ``None`` means 1, ``-1``
-        all cores. Each fit uses ``torch_threads`` threads whatever ``n_jobs`` is, so
+        all cores. Never more processes start than there are fits left to run or CPU
+        cores. Each fit uses ``torch_threads`` threads whatever ``n_jobs`` is, so
         the results do not depend on ``n_jobs`` (only the timings do).
     output_dir : str or path, default=None
         Folder for ``results.csv``, ``results.md``, ``study.json``, the figures and
@@ -118,10 +120,12 @@ def run_study(
         Their batch size; ``'full'`` trains on the whole training set per step (what
         ``optimizer='rprop'`` needs).
     torch_threads : int, default=1
-        Threads of each fit (torch and the BLAS of the classifiers).
+        Threads of each fit (torch and the BLAS of the classifiers), at most the
+        number of CPU cores.
     overwrite : bool, default=False
-        Delete the results of an earlier study with other settings in
-        ``output_dir`` instead of refusing to mix them.
+        Delete the results of an earlier study in ``output_dir`` that cannot be
+        resumed with these settings (other settings, rows of another study) instead
+        of refusing to mix them.
     figures : bool, default=True
         Draw the figures into ``output_dir`` at the end (needs matplotlib; skipped
         with a note without it).
@@ -143,8 +147,9 @@ def run_study(
     Raises
     ------
     StudyError
-        For any invalid argument (checked before training) or a folder holding a
-        study with other settings.
+        For any invalid argument (checked before training), a folder holding a
+        study with other settings, a study file that cannot be read or written, or a
+        network too large for the memory.
     StudyInterrupted
         On Ctrl-C; the rows finished so far are in ``output_dir``.
     skae.datasets.DatasetNotFoundError, skae.datasets.DatasetFileError
@@ -166,8 +171,13 @@ def run_study(
     kept in ``study.json``; a rerun with other settings raises :class:`StudyError`
     unless ``overwrite=True``. The grid itself may grow between runs. Damaged lines
     of ``results.csv`` are dropped (with a note, or a warning when ``verbose=0``) and
-    computed again; intact rows are always kept. One study at a time writes into a
-    folder: a second one raises :class:`StudyError`.
+    computed again; intact rows are always kept, and so are columns skae does not
+    write. A row of another data set or other set sizes raises :class:`StudyError`
+    naming its line. A missing or damaged ``study.json`` is written again when every
+    saved row is one these settings give (data set, set sizes and each
+    representation's ``params``); otherwise a :class:`StudyError` says which line
+    differs. One study at a time writes into a folder: a second one raises
+    :class:`StudyError`.
 
     Failed rows: a representation whose training diverges
     (``skae.exceptions.TrainingDivergedError``), whose codes hold NaN or infinity, or
@@ -219,8 +229,8 @@ def run_study(
         plan.check_data(data)
         config = plan.config(data)
         if folder is not None:
-            folder.open(config, overwrite=overwrite)
-            np.save(folder.path / TEST_LABELS, data.y_test)
+            folder.open(config, overwrite=overwrite, params_of=plan.params_of)
+            folder.save_labels(data.y_test)
         return _execute(plan, data, folder, figures=figures)
 
 
@@ -280,7 +290,8 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
 
     try:
         with _INTERRUPT:
-            if plan.n_jobs == 1 or len(todo) <= 1:
+            n_workers = _n_workers(plan.n_jobs, len(todo))
+            if n_workers == 1:
                 with _limited_threads(plan.torch_threads):
                     for cell in todo:
                         for event in _run_cell(cell, data, plan.settings, plan.dataset):
@@ -288,7 +299,7 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
             else:
                 from joblib import Parallel, delayed
 
-                parallel = Parallel(n_jobs=plan.n_jobs, return_as="generator_unordered")
+                parallel = Parallel(n_jobs=n_workers, return_as="generator_unordered")
                 jobs = (
                     delayed(_run_cell_indexed)(
                         i, cell, data, plan.settings, plan.dataset, plan.torch_threads
@@ -302,7 +313,10 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
         bar.close()
         frame = _ordered(rows, wanted)
         if folder is not None:
-            folder.write_markdown(frame, config)
+            # the rows are in results.csv; a results.md that cannot be written must not
+            # turn the interruption into another error (the next run writes it)
+            with contextlib.suppress(StudyError):
+                folder.write_markdown(frame, config)
         raise StudyInterrupted(len(frame), len(wanted), plan.output_dir) from None
     bar.close()
     frame = _ordered(rows, wanted)
@@ -313,9 +327,22 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
     return frame
 
 
+def _n_workers(n_jobs: int, n_cells: int) -> int:
+    """Worker processes for ``n_cells`` fits: at most ``n_jobs``, the fits and the cores.
+
+    A process beyond the fits left would start with no work, and one beyond the cores
+    only competes for them; the numbers never depend on the workers, only the timings.
+    """
+    return max(1, min(n_jobs, n_cells, os.cpu_count() or 1))
+
+
 def _run_cell_indexed(index, cell, data, settings, dataset, torch_threads):
-    """A whole cell in a worker process: its events, with the same threads as in-process."""
-    with _limited_threads(torch_threads):
+    """A whole cell in a worker process: its events, with the same threads as in-process.
+
+    Ctrl-C reaches the workers too: the flag makes an interrupted fit stop the cell
+    instead of giving rows of a half-trained representation.
+    """
+    with _INTERRUPT, _limited_threads(torch_threads):
         return index, list(_run_cell(cell, data, settings, dataset))
 
 
@@ -328,7 +355,11 @@ def _draw_figures(path: Path, frame: pd.DataFrame, verbose: int) -> None:
         return
     from ._figures import plot_study
 
-    plot_study(path, frame)
+    try:
+        plot_study(path, frame)
+    except OSError as exc:  # the rows are saved: a figure that cannot be written is a note
+        where = f" '{exc.filename}'" if exc.filename else ""
+        _tell(f"figures not drawn: cannot write{where}: {exc.strerror or exc}", verbose)
 
 
 def _ordered(rows: list, wanted: list) -> pd.DataFrame:
