@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -37,16 +38,36 @@ from ._training import InterruptibleNet
 from ._validation import NonBoolInterval, check_estimator_instance
 
 #: what each ``'auto'`` setting resolves to when ``y`` holds unlabelled rows (``-1``),
-#: and when every row is labelled; the few-labels guide holds the evidence
+#: and when every row is labelled; the few-labels guide holds the evidence. With
+#: unlabelled rows the epochs depend on the number of rows (``semi_supervised_epochs``).
 AUTO_SETTINGS = {
     "consistency_weight": (1.0, 0.0),
     "entropy_weight": (1.0, 0.0),
     "batch_size": (128, 256),
-    "max_epochs": (10, 50),
+    "max_epochs": (None, 50),
 }
 
-#: code size of the autoencoder that ``encoder='auto'`` pre-trains on every row
-AUTO_ENCODER_LATENT_DIM = 32
+#: with unlabelled rows, pre-training and fine-tuning each take at least this many
+#: gradient steps (batches of 128), and at least ``SEMI_SUPERVISED_EPOCHS[0]`` passes
+SEMI_SUPERVISED_STEPS = 1600
+SEMI_SUPERVISED_EPOCHS = (10, 500)
+
+
+def semi_supervised_epochs(n_rows: int, batch_size: int = 128) -> int:
+    """Passes over ``n_rows`` rows for the ``'auto'`` pre-training and fine-tuning.
+
+    A number of gradient steps rather than of epochs, so that a small data set gets
+    enough updates, and at least 10 passes, so that a large one sees every row often
+    enough.
+    """
+    steps_per_epoch = math.ceil(n_rows / batch_size)
+    low, high = SEMI_SUPERVISED_EPOCHS
+    return int(min(high, max(low, math.ceil(SEMI_SUPERVISED_STEPS / steps_per_epoch))))
+
+
+#: style coordinates beside the one-hot class part of the code that
+#: ``encoder='auto'`` pre-trains (the adversarial autoencoder's semi-supervised layout)
+AUTO_ENCODER_STYLE_DIMS = 6
 
 #: modules after which ``dropout`` goes: the activations skae builds ('linear' too)
 _ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
@@ -314,11 +335,11 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     **Few labels.** As in :mod:`sklearn.semi_supervised`, a label of ``-1`` marks an
     unlabelled row (in numeric ``y``, or as the integer ``-1`` in an ``object`` array
     of, say, strings; an array of strings has no unlabelled rows). With the defaults,
-    ``fit(X, y)`` then uses every row: it pre-trains an
-    :class:`AutoencoderTransformer` (32 code units) on all of ``X`` and fine-tunes
-    the network with virtual adversarial training's consistency term and entropy
-    minimisation on every row, each step also classifying a batch drawn from the
-    labelled rows. Every ``'auto'`` setting resolves at fit time (``encoder``,
+    ``fit(X, y)`` then uses every row: it pre-trains an :class:`ITLAutoencoder` on
+    all of ``X`` and the labels (a code of one-hot classes and style coordinates) and
+    fine-tunes the network with virtual adversarial training's consistency term and
+    entropy minimisation on every row, each step also classifying a batch drawn from
+    the labelled rows. Every ``'auto'`` setting resolves at fit time (``encoder``,
     ``consistency_weight``, ``entropy_weight``, ``batch_size``, ``max_epochs``) and
     the resolved values are kept as fitted attributes; with every row labelled they
     resolve to a plain supervised network from random weights. ``-1`` is never a
@@ -329,9 +350,12 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     ----------
     encoder : skae autoencoder, 'auto' or None, default='auto'
         ``'auto'``: with unlabelled rows in ``y``, an unfitted
-        ``AutoencoderTransformer(latent_dim=32)`` (pre-trained on every row as
-        described next); with every row labelled, ``None``. Otherwise a fitted
-        autoencoder (anything with ``encoder_``, a torch module mapping inputs
+        :class:`ITLAutoencoder` (hidden layers of 1024 and 256 ReLU units; a code of
+        ``n_classes`` one-hot and 6 Gaussian style coordinates; its supervised head
+        at weight 3 with its consistency term at 10; batches of 128, the epochs of
+        ``max_epochs='auto'``),
+        pre-trained on every row and the labels; with every row labelled, ``None``.
+        Otherwise a fitted autoencoder (anything with ``encoder_``, a torch module mapping inputs
         to codes, and ``n_features_in_``) whose encoder initialises the network, or an
         unfitted one: a clone of it is then fitted on ``X`` and ``y`` (``-1`` rows
         included) inside :meth:`fit`, seeded from ``random_state`` if its own
@@ -407,7 +431,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``'auto'``: 128 with unlabelled rows in ``y``, else 256.
     max_epochs : int or 'auto', default='auto'
         Number of passes over the training data (over every row when a term on
-        every row is active). ``'auto'``: 10 with unlabelled rows in ``y``, else 50.
+        every row is active). ``'auto'``: with unlabelled rows in ``y``, enough
+        passes for 1,600 steps of 128 rows, from 10 (20,000 rows or more) to 500;
+        else 50.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (a seeded random subset) and stop
         when the validation cross-entropy has not improved by ``tol`` for
@@ -598,7 +624,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "reconstructs the inputs); encoder=None has none."
             )
 
-    def _resolve_auto_settings(self, has_unlabelled_rows: bool) -> None:
+    def _resolve_auto_settings(self, has_unlabelled_rows: bool, n_rows: int) -> None:
         """Set ``consistency_weight_``, ``entropy_weight_``, ``batch_size_`` and
         ``max_epochs_``.
 
@@ -609,19 +635,46 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         for name, choices in AUTO_SETTINGS.items():
             value = getattr(self, name)
             setattr(self, f"{name}_", choices[column] if value == "auto" else value)
+        if self.max_epochs_ is None:
+            self.max_epochs_ = semi_supervised_epochs(n_rows)
 
-    def _resolved_encoder(self, has_unlabelled_rows: bool):
-        """``encoder``, with ``'auto'`` resolved: an autoencoder to pre-train on every
-        row when there are unlabelled rows (they then shape the code), else none."""
+    def _resolved_encoder(self, has_unlabelled_rows: bool, n_rows: int):
+        """``encoder``, with ``'auto'`` resolved.
+
+        With unlabelled rows: an :class:`ITLAutoencoder` pre-trained on every row and
+        the labels, whose code is a one-hot class part and a few Gaussian style
+        coordinates, with its supervised head and consistency term. The labels shape
+        that code before fine-tuning, so that the unlabelled rows' clusters start out
+        assigned to the right classes; an autoencoder that ignores the labels leaves
+        the fine-tuning to sort clusters into classes from the few labels alone, and
+        on some label draws it sorts two of them into one class
+        (``benchmarks/bench_few_labels_default.py`` compares the two). With every row
+        labelled: none (a randomly initialised network).
+        """
         if not (isinstance(self.encoder, str) and self.encoder == "auto"):
             return self.encoder
         if not has_unlabelled_rows:
             return None
-        # Imported here: the autoencoders' module does not need the classifier.
-        from ._autoencoder import AutoencoderTransformer
+        # Imported here: the autoencoders' modules do not need the classifier.
+        from ._itl import ITLAutoencoder
+        from ._priors import OneHotPrior
 
-        return AutoencoderTransformer(
-            latent_dim=AUTO_ENCODER_LATENT_DIM, device=self.device, n_threads=self.n_threads
+        n_classes = len(self.classes_)
+        latent_dim = n_classes + AUTO_ENCODER_STYLE_DIMS
+        return ITLAutoencoder(
+            latent_dim=latent_dim,
+            prior=OneHotPrior(latent_dim, n_classes=n_classes),
+            regularizer="csd",
+            hidden_layer_sizes=(1024, 256),
+            activation="relu",
+            output_activation="auto",
+            loss="auto",
+            batch_size=128,
+            max_epochs=semi_supervised_epochs(n_rows),
+            supervised_weight=3.0,
+            consistency_weight=10.0,
+            device=self.device,
+            n_threads=self.n_threads,
         )
 
     def _max_epochs_for(self, n_train: int) -> int:
@@ -660,8 +713,8 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_float32_range(X)
         self.classes_, y_encoded, labelled = encode_partial_labels(y, type(self).__name__)
         has_unlabelled_rows = not labelled.all()
-        self._resolve_auto_settings(has_unlabelled_rows)
-        encoder = self._resolved_encoder(has_unlabelled_rows)
+        self._resolve_auto_settings(has_unlabelled_rows, len(X))
+        encoder = self._resolved_encoder(has_unlabelled_rows, len(X))
         if encoder is None and self.reconstruction_weight > 0:
             raise ValueError(
                 "reconstruction_weight > 0 needs an autoencoder as encoder (its decoder "
