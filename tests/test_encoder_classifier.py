@@ -477,3 +477,79 @@ def test_per_class_reconstruction_error_bad_input(autoencoder, data):
         per_class_reconstruction_error(object(), X_test, y_test)
     with pytest.raises(ValueError):
         per_class_reconstruction_error(autoencoder, X_test, y_test[:-1])
+
+
+# ------------------------------------------------------------------ 'auto' settings
+def _partially_labelled(y, per_class=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y_partial = np.full_like(y, -1)
+    for k in np.unique(y):
+        chosen = rng.choice(np.flatnonzero(y == k), per_class, replace=False)
+        y_partial[chosen] = k
+    return y_partial
+
+
+def test_auto_settings_with_unlabelled_rows_pretrain_and_use_every_row(data, monkeypatch):
+    """With -1 in y the defaults pre-train the ITL autoencoder on every row and
+    fine-tune with the consistency and entropy terms; the choices are kept."""
+    import skae._encoder_classifier as module
+    from skae import ITLAutoencoder
+    from skae.priors import OneHotPrior
+
+    # A short schedule: the test checks what is chosen, not how well it trains.
+    monkeypatch.setattr(module, "SEMI_SUPERVISED_EPOCHS", (1, 2))
+    monkeypatch.setattr(module, "SEMI_SUPERVISED_STEPS", 1)
+    X_train, X_test, y_train, _ = data
+    X_train, y_partial = X_train[:300], _partially_labelled(y_train[:300])
+    clf = EncoderClassifier(random_state=0).fit(X_train, y_partial)
+    assert (clf.consistency_weight_, clf.entropy_weight_, clf.batch_size_) == (1.0, 1.0, 128)
+    assert clf.max_epochs_ == 1 == clf.n_epochs_
+    assert isinstance(clf.autoencoder_, ITLAutoencoder)
+    assert isinstance(clf.autoencoder_.prior, OneHotPrior)
+    assert clf.autoencoder_.latent_dim == 10 + module.AUTO_ENCODER_STYLE_DIMS
+    assert clf.autoencoder_.classes_.tolist() == list(range(10))
+    assert {"train_classification", "train_consistency", "train_entropy"} <= set(clf.history_)
+    # The parameters are left as the user gave them.
+    assert clf.get_params()["encoder"] == "auto"
+    assert set(clf.predict(X_test)) <= set(range(10))
+
+
+def test_semi_supervised_epochs_are_a_number_of_steps():
+    from skae._encoder_classifier import semi_supervised_epochs
+
+    assert semi_supervised_epochs(60000) == 10  # at least 10 passes
+    assert semi_supervised_epochs(10000) == 21  # 1,600 steps of 128 rows
+    assert semi_supervised_epochs(10) == 500  # at most 500
+
+
+def test_auto_settings_without_unlabelled_rows_train_the_supervised_network(data):
+    """With every row labelled the defaults are a plain network from random weights."""
+    X_train, X_test, y_train, _ = data
+    auto = EncoderClassifier(max_epochs=3, random_state=0).fit(X_train, y_train)
+    explicit = EncoderClassifier(
+        encoder=None,
+        consistency_weight=0.0,
+        entropy_weight=0.0,
+        batch_size=256,
+        max_epochs=3,
+        random_state=0,
+    ).fit(X_train, y_train)
+    assert auto.autoencoder_ is None
+    assert (auto.consistency_weight_, auto.entropy_weight_, auto.batch_size_) == (0.0, 0.0, 256)
+    assert EncoderClassifier().fit(X_train[:50], y_train[:50]).max_epochs_ == 50
+    np.testing.assert_array_equal(auto.predict_proba(X_test), explicit.predict_proba(X_test))
+
+
+def test_explicit_settings_override_auto(data):
+    X_train, _, y_train, _ = data
+    y_partial = _partially_labelled(y_train)
+    clf = EncoderClassifier(
+        encoder=None,
+        consistency_weight=0.5,
+        entropy_weight=0.0,
+        batch_size=64,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X_train, y_partial)
+    assert (clf.consistency_weight_, clf.entropy_weight_, clf.batch_size_) == (0.5, 0.0, 64)
+    assert clf.max_epochs_ == 2 and clf.autoencoder_ is None
