@@ -31,14 +31,11 @@ class AutoencoderTransformer(BaseAutoencoder):
         guide): a wide first layer keeps the neighbourhoods that nearest-neighbour
         and kernel classifiers use, which narrower and deeper stacks trained as long
         lose on small data sets, and the second layer keeps codes of 2 units useful.
-        ``(128,)`` was the default before 0.1.0.
     activation : {'linear', 'sigmoid', 'relu', 'elu', 'tanh', 'leaky_relu'}, \
             default='elu'
-        Activation of the hidden layers. In batches of 128, ELU codes kept more of
-        the neighbourhoods that 5-NN uses than ReLU codes at the same cost (32 units,
-        seed 0: MNIST 0.9756 against 0.9737, Kuzushiji-MNIST 0.9365 against 0.9305;
-        ``benchmarks/results/recipe_search.md``); ``'relu'`` was the default earlier
-        in 0.1.0's development.
+        Activation of the hidden layers. ELU codes keep more of the neighbourhoods
+        that nearest-neighbour classifiers use than ReLU codes at the same cost (see
+        "Choosing a representation" in the user guide).
     latent_activation : {'linear', 'sigmoid', 'relu', 'elu', 'tanh', 'leaky_relu'}, \
             default='linear'
         Activation of the code layer. With ``hidden_layer_sizes=()`` and
@@ -71,18 +68,16 @@ class AutoencoderTransformer(BaseAutoencoder):
         Learning rate (the initial step size for RProp).
     batch_size : int, -1 or 'full', default=128
         Samples per gradient step; ``-1`` or ``'full'`` uses the whole training set.
-        Batches of 128 gave better codes than batches of 256 for about the same fit
-        time (8 epochs of the smaller batches cost about as much as 10 of the larger
-        with the fused Adam); ``256`` was the default earlier in 0.1.0's development.
+        Smaller batches give better codes for about the same fit time, since more
+        steps of smaller batches cost about as much (see "Choosing a representation"
+        in the user guide).
     max_epochs : int or 'auto', default='auto'
         Number of passes over the training data. ``'auto'`` gives about 3,750
         gradient steps (within 8 to 500 epochs): 8 epochs of 60,000 rows in batches
         of 128, 60 epochs of 8,000, so that a small data set is not under-trained;
         the value used is ``max_epochs_``. A small data set thus costs about as much
-        as a large one (scikit-learn's 1,797 digits: 250 epochs, 48 s on one thread
-        of a 2-core AMD EPYC VM): set ``max_epochs`` for quick fits. Earlier in 0.1.0's
-        development ``'auto'`` meant about 2,350 steps within 10 to 500 epochs (10
-        epochs of 60,000 rows in batches of 256); ``50`` was the default before.
+        as a large one (scikit-learn's 1,797 digits get 250 epochs): set
+        ``max_epochs`` for quick fits.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when the validation loss
         has not improved by ``tol`` for ``patience`` epochs; the best weights are kept.
@@ -159,12 +154,10 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     # appended to the shared ``noise`` entry by ``fill_parameter_docs``
     _noise_default_reason = """
-        The default, Gaussian noise of standard deviation 0.2, made the default
-        model's codes beat ``PCA(latent_dim)`` ahead of logistic regression, an RBF
-        SVC and 5-NN at 2, 8 and 32 units on MNIST and Kuzushiji-MNIST (3 seeds: 18
-        of 18 cells, against 16 of 18 without noise) at the same fit time
-        (``benchmarks/results/representations.md``); ``noise=None`` was the default
-        earlier in 0.1.0's development."""
+        The default, Gaussian noise of standard deviation 0.2, makes the default
+        model's codes beat ``PCA(latent_dim)`` ahead of more classifiers and code
+        sizes than training without noise, at the same fit time (see "Choosing a
+        representation" in the user guide)."""
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,

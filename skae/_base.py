@@ -78,10 +78,11 @@ LR_SCHEDULE_CALLBACK = "lr_schedule"
 #: slowly enough not to undo what the earlier calls annealed into the weights
 PARTIAL_FIT_LR_FLOOR = 0.1
 
-#: rows per forward pass at inference, chosen by benchmarks/bench_fit_speed.py
-#: --inference-only on an idle 2-core CPU (784-500-500-32 encoder): plain loops in
-#: batches of 256 and 1,024 were fastest, 4,096 0.88x as fast (activations no longer
-#: stay in the caches); with 512, transform ran at 1.01x the fastest loop
+#: rows per forward pass at inference: large enough that the per-batch overhead does
+#: not show, small enough that the activations stay in the CPU's caches (larger
+#: batches are slower); ``benchmarks/bench_fit_speed.py --inference-only`` compares
+#: transform with plain torch loops (benchmarks/README.md, "Training and inference
+#: speed")
 INFERENCE_BATCH_SIZE = 512
 
 
@@ -333,8 +334,8 @@ def _training_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
     """``X`` as a float32 tensor on ``device``, sharing memory with ``X`` when it can.
 
     Training only reads the data (batches are gathered copies), so a float32,
-    C-contiguous, writeable array on the CPU is wrapped rather than copied: a fit on
-    60,000 MNIST images then needs 188 MB less. Anything else is converted once.
+    C-contiguous, writeable array on the CPU is wrapped rather than copied: a fit
+    then holds one copy of the data, not two. Anything else is converted once.
     """
     if (
         device.type == "cpu"

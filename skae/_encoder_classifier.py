@@ -304,8 +304,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     means, the codes of ``transform``, without the log-variances), copied: the
     autoencoder is never modified. An
     autoencoder with ``latent_dim=200, hidden_layer_sizes=()`` thus gives the
-    784-200-10 network of the transfer studies. With ``freeze_encoder=True`` only the
-    head is trained (Case I); with ``False`` everything is fine-tuned (Case II). With
+    784-200-10 network of the transfer experiments in the user guide. With
+    ``freeze_encoder=True`` only the head is trained (Case I there); with ``False``
+    everything is fine-tuned (Case II). With
     ``encoder=None`` the encoder is a randomly initialised dense stack of
     ``encoder_hidden_layer_sizes`` (the baseline). The network is trained by
     cross-entropy on its logits through skorch, with the same training options as
@@ -773,7 +774,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             encoder = _with_dropout(encoder, self.dropout)
         sizes = check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         # A linear code gets the activation that makes "encoder + head" an ordinary
-        # MLP (784-200-10 for the studies); a code with its own activation keeps it.
+        # MLP (784-200-10 on MNIST); a code with its own activation keeps it.
         head = [make_activation(activation)] if code_is_linear else []
         head += make_mlp([n_codes, *sizes, len(self.classes_)], activation, last_activation=False)
         return EncoderClassifierModule(

@@ -323,8 +323,8 @@ class ITLAutoencoder(BaseAutoencoder):
         in [0, 1] and ``'linear'`` otherwise (stored in ``output_activation_``).
     loss : {'auto', 'mse', 'bce'}, default='mse'
         Reconstruction loss; ``'auto'`` chooses ``'bce'`` for a sigmoid output on data
-        in [0, 1]. The squared error stays the default: ``lambda_`` was tuned against
-        it.
+        in [0, 1]. The squared error stays the default: the default ``lambda_``
+        suits its scale.
     optimizer : str or torch.optim.Optimizer subclass, default='adam'
         Optimizer of the autoencoder (see :class:`AutoencoderTransformer`).
     optimizer_kwargs : dict, default=None
@@ -332,7 +332,7 @@ class ITLAutoencoder(BaseAutoencoder):
     lr : float, default=1e-3
         Learning rate of the autoencoder.
     batch_size : int, -1 or 'full', default=1000
-        Large batches give the divergence estimate enough samples (the study used 1000).
+        Large batches give the divergence estimate enough samples.
     max_epochs : int, default=50
         Number of passes over the training data.
     early_stopping : bool, default=False
