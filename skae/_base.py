@@ -938,6 +938,7 @@ class BaseAutoencoder(
             terms=[reconstruction, *self._model_terms(), *regularizer_terms(params)],
             noise=self.noise,
             noise_level=self.noise_level,
+            # what the supervised term draws from: the training split's labelled rows
             labelled_rows=LabelledRows.of(data.train) if self.supervised_weight else None,
             **self._skorch_params(device, data.valid),
             **self._net_params(data),

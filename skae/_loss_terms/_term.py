@@ -31,6 +31,8 @@ class LossTerm:
     #: ``'input_gradient'`` when the encoder's input must carry gradients (the
     #: context must know before the forward pass)
     needs: tuple[str, ...] = ()
+    #: the history column of a weight that varies over the epochs (None: it does not)
+    weight_column: str | None = None
     #: the estimator parameters of a regulariser, in signature order
     parameters: tuple = ()
 
@@ -44,9 +46,6 @@ class LossTerm:
     def weight_in(self, context) -> float:
         """The term's weight on the step of ``context`` (``weight`` unless it varies)."""
         return float(self.weight)
-
-    #: the history column of a weight that varies over the epochs (None: it does not)
-    weight_column: str | None = None
 
     def weight_at_epoch(self, epoch: int) -> float:
         """The training weight of epoch ``epoch`` (from 1), for ``weight_column``."""
