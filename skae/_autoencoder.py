@@ -6,10 +6,25 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseAutoencoder
 from ._nn import ACTIVATIONS, DenseAutoencoderModule
-from ._regularization import SUPERVISED_PARAMETER_CONSTRAINTS, fill_parameter_docs
+from ._parameters import shares_parameters
+from ._regularizers import AUTOENCODER_PARAMETERS
 
 
-@fill_parameter_docs
+@shares_parameters(
+    AUTOENCODER_PARAMETERS,
+    defaults={"max_epochs": "auto", "noise": "gaussian", "lr_schedule": "cosine"},
+    notes={
+        "batch_size": """\
+            Smaller batches give better codes for about the same fit time, since more
+            steps of smaller batches cost about as much (see "Choosing a
+            representation" in the user guide).""",
+        "noise": """\
+            The default, Gaussian noise of standard deviation 0.2, makes the default
+            model's codes beat ``PCA(latent_dim)`` ahead of more classifiers and code
+            sizes than training without noise, at the same fit time (see "Choosing a
+            representation" in the user guide).""",
+    },
+)
 class AutoencoderTransformer(BaseAutoencoder):
     """Dense autoencoder whose code is the transformed representation.
 
@@ -31,14 +46,11 @@ class AutoencoderTransformer(BaseAutoencoder):
         guide): a wide first layer keeps the neighbourhoods that nearest-neighbour
         and kernel classifiers use, which narrower and deeper stacks trained as long
         lose on small data sets, and the second layer keeps codes of 2 units useful.
-        ``(128,)`` was the default before 0.1.0.
     activation : {'linear', 'sigmoid', 'relu', 'elu', 'tanh', 'leaky_relu'}, \
             default='elu'
-        Activation of the hidden layers. In batches of 128, ELU codes kept more of
-        the neighbourhoods that 5-NN uses than ReLU codes at the same cost (32 units,
-        seed 0: MNIST 0.9756 against 0.9737, Kuzushiji-MNIST 0.9365 against 0.9305;
-        ``benchmarks/results/recipe_search.md``); ``'relu'`` was the default earlier
-        in 0.1.0's development.
+        Activation of the hidden layers. ELU codes keep more of the neighbourhoods
+        that nearest-neighbour classifiers use than ReLU codes at the same cost (see
+        "Choosing a representation" in the user guide).
     latent_activation : {'linear', 'sigmoid', 'relu', 'elu', 'tanh', 'leaky_relu'}, \
             default='linear'
         Activation of the code layer. With ``hidden_layer_sizes=()`` and
@@ -55,55 +67,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         sigmoid output and inputs in [0, 1]). ``'auto'`` chooses ``'bce'`` for a
         sigmoid output on data in [0, 1] and ``'mse'`` otherwise (stored in
         ``loss_``).
-    optimizer : str or torch.optim.Optimizer subclass, default='adam'
-        One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
-        (:class:`skae.optim.RProp`), 'torch_rprop' (:class:`torch.optim.Rprop`), or an
-        optimizer class.
-    optimizer_kwargs : dict, default=None
-        Keyword arguments for the optimizer besides ``lr``, e.g. ``{'momentum': 0.9}``.
-        Each entry is also a parameter named ``optimizer__<key>``, as in skorch:
-        ``set_params(optimizer__momentum=0.9)`` and parameter grids such as
-        ``{'optimizer__momentum': [0.5, 0.9]}`` work. Adam, AdamW, SGD and Adagrad
-        run torch's fused update (``fused=True``) where torch has it for the
-        device, unless these keywords set ``fused``, ``foreach`` or
-        ``differentiable`` (the same for every skae estimator).
-    lr : float, default=1e-3
-        Learning rate (the initial step size for RProp).
-    batch_size : int, -1 or 'full', default=128
-        Samples per gradient step; ``-1`` or ``'full'`` uses the whole training set.
-        Batches of 128 gave better codes than batches of 256 for about the same fit
-        time (8 epochs of the smaller batches cost about as much as 10 of the larger
-        with the fused Adam); ``256`` was the default earlier in 0.1.0's development.
-    max_epochs : int or 'auto', default='auto'
-        Number of passes over the training data. ``'auto'`` gives about 3,750
-        gradient steps (within 8 to 500 epochs): 8 epochs of 60,000 rows in batches
-        of 128, 60 epochs of 8,000, so that a small data set is not under-trained;
-        the value used is ``max_epochs_``. A small data set thus costs about as much
-        as a large one (scikit-learn's 1,797 digits: 250 epochs, 48 s on one thread
-        of a 2-core AMD EPYC VM): set ``max_epochs`` for quick fits. Earlier in 0.1.0's
-        development ``'auto'`` meant about 2,350 steps within 10 to 500 epochs (10
-        epochs of 60,000 rows in batches of 256); ``50`` was the default before.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when the validation loss
-        has not improved by ``tol`` for ``patience`` epochs; the best weights are kept.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    patience : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
-        Minimum absolute improvement of the validation loss.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (e.g. ``LRScheduler``, ``Checkpoint``).
-    verbose : int, default=0
-        0 is silent, 1 prints skorch's per-epoch table, 2 adds a progress bar.
-    device : str, default='cpu'
-        'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, noise and the validation split; an int
-        makes results reproducible on the CPU.
-    %(regularization_parameters)s
-    %(supervised_parameters)s
-    %(threads_parameters)s
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -157,21 +121,13 @@ class AutoencoderTransformer(BaseAutoencoder):
     True
     """
 
-    # appended to the shared ``noise`` entry by ``fill_parameter_docs``
-    _noise_default_reason = """
-        The default, Gaussian noise of standard deviation 0.2, made the default
-        model's codes beat ``PCA(latent_dim)`` ahead of logistic regression, an RBF
-        SVC and 5-NN at 2, 8 and 32 units on MNIST and Kuzushiji-MNIST (3 seeds: 18
-        of 18 cells, against 16 of 18 without noise) at the same fit time
-        (``benchmarks/results/representations.md``); ``noise=None`` was the default
-        earlier in 0.1.0's development."""
-
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "latent_activation": [StrOptions(set(ACTIVATIONS))],
-        **SUPERVISED_PARAMETER_CONSTRAINTS,
     }
 
+    # The model's own parameters; shares_parameters appends AUTOENCODER_PARAMETERS
+    # (optimizer, lr, batch_size, ..., the regularisers, n_threads).
     def __init__(
         self,
         latent_dim=10,
@@ -180,32 +136,6 @@ class AutoencoderTransformer(BaseAutoencoder):
         latent_activation="linear",
         output_activation="auto",
         loss="auto",
-        optimizer="adam",
-        optimizer_kwargs=None,
-        lr=1e-3,
-        batch_size=128,
-        max_epochs="auto",
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=10,
-        tol=1e-4,
-        callbacks=None,
-        verbose=0,
-        device="cpu",
-        random_state=None,
-        noise="gaussian",
-        noise_level=0.2,
-        sparsity="l1",
-        sparsity_weight=0.0,
-        sparsity_target=0.05,
-        contractive_weight=0.0,
-        dropout=0.0,
-        weight_decay=0.0,
-        lr_schedule="cosine",
-        supervised_weight=0.0,
-        consistency_weight=0.0,
-        consistency_radius=2.0,
-        n_threads=None,
     ):
         self.latent_dim = latent_dim
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -213,32 +143,6 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.latent_activation = latent_activation
         self.output_activation = output_activation
         self.loss = loss
-        self.optimizer = optimizer
-        self.optimizer_kwargs = optimizer_kwargs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
-        self.noise = noise
-        self.noise_level = noise_level
-        self.sparsity = sparsity
-        self.sparsity_weight = sparsity_weight
-        self.sparsity_target = sparsity_target
-        self.contractive_weight = contractive_weight
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.supervised_weight = supervised_weight
-        self.consistency_weight = consistency_weight
-        self.consistency_radius = consistency_radius
-        self.n_threads = n_threads
 
     def _build_module(self, n_features):
         return DenseAutoencoderModule(

@@ -5,9 +5,12 @@ has in common (the autoencoders and :class:`skae.EncoderClassifier`): the traini
 options and their ``optimizer__`` routing, device choice, seeding, the train/validation
 split, the skorch net's common arguments (whole-tensor batching, early stopping,
 callbacks, progress bar), batched inference and persistence.
-:class:`BaseAutoencoder` adds data validation, encoding and decoding. A model adds its
-torch module (:meth:`BaseAutoencoder._build_module`) and, if its loss has more than a
-reconstruction term, its skorch net class (``_net_class``).
+:class:`BaseAutoencoder` adds data validation, encoding and decoding, and the
+parameters every autoencoder shares (``AUTOENCODER_PARAMETERS``, given by
+:func:`~skae._parameters.shares_parameters`). A model adds its own parameters, its
+torch module (:meth:`BaseAutoencoder._build_module`), its own loss terms besides the
+reconstruction and the regularisers (:meth:`BaseAutoencoder._model_terms`) and, if
+its training step does more, its skorch net class (``_net_class``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import math
 import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -29,7 +32,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Options, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
@@ -40,23 +43,21 @@ from sklearn.utils.validation import (
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.helper import predefined_split
 
+from ._autoencoder_net import AutoencoderNet
 from ._callbacks import CosineToFloorLR, DivergenceCheck
+from ._loss_terms import LabelledRows, ReconstructionTerm
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._optimizers import check_optimizer_kwargs, fused_kwargs, resolve_optimizer
+from ._parameters import TRAINING_PARAMETERS, constraints_of
 from ._persistence import VersionStampMixin, without_training_state
-from ._regularization import (
-    REGULARIZATION_PARAMETER_CONSTRAINTS,
-    THREADS_PARAMETER_CONSTRAINTS,
-    Regularization,
-    check_noise_level,
-)
+from ._regularizers import AUTOENCODER_PARAMETERS, check_regularizers, regularizer_terms
 from ._semi_supervised import encode_partial_labels, labelled_mask
 from ._training import (
-    AutoencoderNet,
     NetCheckpoint,
     TensorBatchIterator,
     TensorDataset,
+    TrainingData,
     picklable_net,
     restore_net,
 )
@@ -78,10 +79,11 @@ LR_SCHEDULE_CALLBACK = "lr_schedule"
 #: slowly enough not to undo what the earlier calls annealed into the weights
 PARTIAL_FIT_LR_FLOOR = 0.1
 
-#: rows per forward pass at inference, chosen by benchmarks/bench_fit_speed.py
-#: --inference-only on an idle 2-core CPU (784-500-500-32 encoder): plain loops in
-#: batches of 256 and 1,024 were fastest, 4,096 0.88x as fast (activations no longer
-#: stay in the caches); with 512, transform ran at 1.01x the fastest loop
+#: rows per forward pass at inference: large enough that the per-batch overhead does
+#: not show, small enough that the activations stay in the CPU's caches (larger
+#: batches are slower); ``benchmarks/bench_fit_speed.py --inference-only`` compares
+#: transform with plain torch loops (benchmarks/README.md, "Training and inference
+#: speed")
 INFERENCE_BATCH_SIZE = 512
 
 
@@ -308,33 +310,15 @@ class ReconstructionScoreMixin:
 
 
 #: training options shared by every skae estimator trained through skorch
-TRAINING_PARAMETER_CONSTRAINTS: dict = {
-    "optimizer": [str, type],
-    "optimizer_kwargs": [dict, None],
-    "lr": [NonBoolInterval(Real, 0, None, closed="neither")],
-    "batch_size": [
-        NonBoolInterval(Integral, 1, None, closed="left"),
-        Options(Integral, {-1}),
-        StrOptions({"full"}),
-    ],
-    "max_epochs": [NonBoolInterval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-    "early_stopping": ["boolean"],
-    "validation_fraction": [NonBoolInterval(Real, 0, 1, closed="neither")],
-    "patience": [NonBoolInterval(Integral, 1, None, closed="left")],
-    "tol": [NonBoolInterval(Real, 0, None, closed="left")],
-    "callbacks": [list, None],
-    "verbose": ["verbose"],
-    "device": [str],
-    "random_state": ["random_state"],
-}
+TRAINING_PARAMETER_CONSTRAINTS: dict = constraints_of(TRAINING_PARAMETERS)
 
 
 def _training_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
     """``X`` as a float32 tensor on ``device``, sharing memory with ``X`` when it can.
 
     Training only reads the data (batches are gathered copies), so a float32,
-    C-contiguous, writeable array on the CPU is wrapped rather than copied: a fit on
-    60,000 MNIST images then needs 188 MB less. Anything else is converted once.
+    C-contiguous, writeable array on the CPU is wrapped rather than copied: a fit
+    then holds one copy of the data, not two. Anything else is converted once.
     """
     if (
         device.type == "cpu"
@@ -349,12 +333,13 @@ def _training_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
 class SkorchEstimatorMixin(VersionStampMixin):
     """Training through skorch, shared by every skae estimator.
 
-    The estimator declares the parameters of ``TRAINING_PARAMETER_CONSTRAINTS``
+    The estimator declares the parameters of ``TRAINING_PARAMETERS``
     (``optimizer``, ``lr``, ``batch_size``, ``early_stopping``, ``device``,
-    ``random_state``...) and implements ``_make_net(n_features, device, valid_set)``,
-    which builds its module and returns its skorch net, passing
-    :meth:`_skorch_params` on. :meth:`_fit_net` then trains it, seeded and on the
-    chosen device, and sets ``net_``, ``device_``, ``history_`` and ``n_epochs_``.
+    ``random_state``...) and implements ``_make_net(n_features, device, data)``,
+    which builds its module and returns its skorch net for the
+    :class:`~skae._training.TrainingData` ``data``, passing :meth:`_skorch_params`
+    on. :meth:`_fit_net` then trains it, seeded and on the chosen device, and sets
+    ``net_``, ``device_``, ``history_`` and ``n_epochs_``.
     The entries of ``optimizer_kwargs`` are also visible to ``get_params``/``set_params``
     as ``optimizer__<name>``, as in skorch, so ``GridSearchCV`` can tune them.
     """
@@ -433,7 +418,7 @@ class SkorchEstimatorMixin(VersionStampMixin):
             )
             train_set, valid_set = self._train_valid_split(dataset, seed)
             self.max_epochs_ = self._max_epochs_for(len(train_set))
-            net = self._make_net(X.shape[1], device, valid_set)
+            net = self._make_net(X.shape[1], device, TrainingData(dataset, train_set, valid_set))
             net.fit(train_set, None)
         # predefined_split holds the validation tensors; drop them so that pickles
         # carry the model, not a tenth of the training data.
@@ -684,10 +669,13 @@ class BaseAutoencoder(
 ):
     """Base class for skae autoencoders; not meant to be used directly.
 
-    Subclasses declare every parameter in ``__init__`` (scikit-learn convention),
-    extend ``_parameter_constraints`` and implement ``_build_module``. The
-    entries of ``optimizer_kwargs`` are also visible to ``get_params``/``set_params``
-    as ``optimizer__<name>``, as in skorch, so ``GridSearchCV`` can tune them.
+    Subclasses declare their own parameters in ``__init__`` (scikit-learn
+    convention) and take the shared ones with
+    ``@shares_parameters(AUTOENCODER_PARAMETERS, ...)``, which appends them to the
+    signature and documents them; they extend ``_parameter_constraints`` and
+    implement ``_build_module``. The entries of ``optimizer_kwargs`` are also visible
+    to ``get_params``/``set_params`` as ``optimizer__<name>``, as in skorch, so
+    ``GridSearchCV`` can tune them.
     """
 
     _parameter_constraints: dict = {
@@ -699,12 +687,10 @@ class BaseAutoencoder(
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"auto", *OUTPUT_ACTIVATIONS})],
         "loss": [StrOptions({"auto", *RECONSTRUCTION_LOSSES})],
-        **TRAINING_PARAMETER_CONSTRAINTS,
-        **REGULARIZATION_PARAMETER_CONSTRAINTS,
-        **THREADS_PARAMETER_CONSTRAINTS,
+        **constraints_of(AUTOENCODER_PARAMETERS),
     }
 
-    #: skorch net class; models with extra loss terms subclass AutoencoderNet
+    #: skorch net class (a subclass of AutoencoderNet)
     _net_class = AutoencoderNet
     #: how the reconstruction loss reduces over features ('mean' or 'sum_per_sample')
     _reconstruction_reduction = "mean"
@@ -718,23 +704,7 @@ class BaseAutoencoder(
             raise ValueError(
                 "loss='bce' needs output_activation='sigmoid' (outputs must lie in [0, 1])."
             )
-        check_noise_level(getattr(self, "noise", None), getattr(self, "noise_level", 0.0))
-        kl_sparsity = getattr(self, "sparsity_weight", 0) and self.sparsity == "kl"
-        if kl_sparsity and getattr(self, "latent_activation", "linear") != "sigmoid":
-            fix = (
-                "set latent_activation='sigmoid', or use sparsity='l1'"
-                if hasattr(self, "latent_activation")
-                else f"{type(self).__name__}'s code is unbounded: use sparsity='l1'"
-            )
-            raise ValueError(
-                "sparsity='kl' compares each code unit's mean activation with "
-                f"sparsity_target, which needs codes in (0, 1): {fix}."
-            )
-        if getattr(self, "consistency_weight", 0) and not getattr(self, "supervised_weight", 0):
-            raise ValueError(
-                "consistency_weight > 0 smooths the supervised head's predictions and "
-                "needs supervised_weight > 0 (the head is trained on the labelled rows)."
-            )
+        check_regularizers(self.get_params(deep=False), self)
 
     def _hidden_sizes(self) -> tuple:
         sizes = self.hidden_layer_sizes
@@ -822,7 +792,7 @@ class BaseAutoencoder(
         first_call = not hasattr(self, "net_")
         if first_call:
             self._validate_hyperparameters()
-        if getattr(self, "supervised_weight", 0):
+        if self.supervised_weight:
             raise ValueError(
                 "partial_fit does not train the supervised term; use fit, or set "
                 "supervised_weight=0."
@@ -875,15 +845,16 @@ class BaseAutoencoder(
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch_threads(self._n_threads()):
             torch.manual_seed(seed)
+            targets = None if y is None else torch.as_tensor(y, device=device)
+            block = TensorDataset(_training_tensor(X, device), targets)
             if first_call:
                 self.max_epochs_ = self._max_epochs_for(len(X))
-                net = self._make_net(X.shape[1], device, None)
+                net = self._make_net(X.shape[1], device, TrainingData(block, block))
                 net.initialize()
             else:
                 net = self.net_
             net.callbacks_ = self._partial_fit_callbacks(net.callbacks_)
-            targets = None if y is None else torch.as_tensor(y, device=device)
-            net.partial_fit(TensorDataset(_training_tensor(X, device), targets), None, epochs=1)
+            net.partial_fit(block, None, epochs=1)
         return self._keep_net(net, device)
 
     def _validate_targets(self, X, y):
@@ -892,7 +863,7 @@ class BaseAutoencoder(
         Models without the term ignore ``y``, as unsupervised transformers do.
         """
         self.classes_ = None
-        if not getattr(self, "supervised_weight", 0):
+        if not self.supervised_weight:
             return None
         if y is None:
             raise ValueError(
@@ -950,27 +921,36 @@ class BaseAutoencoder(
     def _n_codes(self) -> int:
         return self.latent_dim
 
-    def _make_net(self, n_features: int, device: torch.device, valid_set):
+    def _make_net(self, n_features: int, device: torch.device, data: TrainingData):
+        params = self.get_params(deep=False)
+        reconstruction = ReconstructionTerm(
+            loss=self.loss_,
+            output_activation=self.output_activation_,
+            reduction=self._reconstruction_reduction,
+        )
         return self._net_class(
             module=self._build_supervised_head(self._build_module(n_features)),
+            # skorch requires a criterion: the reconstruction loss, as the term computes it
             criterion=ReconstructionLoss,
-            criterion__loss=self.loss_,
-            criterion__output_activation=self.output_activation_,
-            criterion__reduction=self._reconstruction_reduction,
-            regularization=self._regularization(),
-            **self._skorch_params(device, valid_set),
-            **self._net_params(),
+            criterion__loss=reconstruction.loss,
+            criterion__output_activation=reconstruction.output_activation,
+            criterion__reduction=reconstruction.reduction,
+            terms=[reconstruction, *self._model_terms(), *regularizer_terms(params)],
+            noise=self.noise,
+            noise_level=self.noise_level,
+            # what the supervised term draws from: the training split's labelled rows
+            labelled_rows=LabelledRows.of(data.train) if self.supervised_weight else None,
+            **self._skorch_params(device, data.valid),
+            **self._net_params(data),
         )
 
-    def _regularization(self) -> Regularization:
-        """The regularisers this model's parameters ask for (absent parameters: off)."""
-        params = self.get_params(deep=False)
-        fields = Regularization.__dataclass_fields__
-        return Regularization(**{k: params[k] for k in fields if k in params})
+    def _model_terms(self) -> list:
+        """Hook: the model's own loss terms, after the reconstruction (e.g. a KL term)."""
+        return []
 
     def _build_supervised_head(self, module: torch.nn.Module) -> torch.nn.Module:
         """Attach the supervised term's linear head (code -> classes) to ``module``."""
-        if getattr(self, "supervised_weight", 0):
+        if self.supervised_weight:
             module.supervised_head = torch.nn.Linear(self._n_codes(), len(self.classes_))
         return module
 
@@ -978,8 +958,8 @@ class BaseAutoencoder(
     def _build_module(self, n_features: int) -> torch.nn.Module:
         """Return the torch module (with ``encode``/``decode``) for ``n_features``."""
 
-    def _net_params(self) -> dict:
-        """Hook: extra keyword arguments for the skorch net (e.g. a KL weight)."""
+    def _net_params(self, data: TrainingData) -> dict:
+        """Hook: extra keyword arguments for the skorch net."""
         return {}
 
     # ------------------------------------------------------------------ use

@@ -18,7 +18,7 @@ class DivergenceCheck(Callback):
     non-finite loss.
 
     After each batch (training and validation) it reads the floats skorch and
-    :class:`~skae._training.AutoencoderNet` have just recorded in the batch history
+    :class:`~skae._loss_terms.LossTermsNet` have just recorded in the batch history
     (``train_loss`` and every named term such as ``train_recon`` or ``train_kl``):
     skorch already moved them to the host with ``.item()``, so the check costs no extra
     device synchronisation. At the end of training it also checks the parameters once,

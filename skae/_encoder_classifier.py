@@ -7,34 +7,47 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import PassthroughScoring
-from skorch.dataset import unpack_data
 from torch import nn
 
 from ._base import (
-    TRAINING_PARAMETER_CONSTRAINTS,
     SkorchEstimatorMixin,
     check_float32_range,
     check_layer_sizes,
     keeps_state_on_failure,
 )
-from ._losses import ReconstructionLoss
-from ._nn import ACTIVATIONS, make_activation, make_mlp
-from ._regularization import (
-    THREADS_PARAMETER_CONSTRAINTS,
-    entropy_penalty,
-    fill_parameter_docs,
-    virtual_adversarial_penalty,
+from ._classifier_net import ClassifierNet, SemiSupervisedClassifierNet
+from ._classifier_network import build_classifier_network
+from ._loss_terms import (
+    ClassificationTerm,
+    EntropyTerm,
+    LabelledRows,
+    ReconstructionTerm,
+    VirtualAdversarialTerm,
+)
+from ._nn import ACTIVATIONS
+from ._parameters import (
+    BATCH_SIZE,
+    CALLBACKS,
+    DEVICE,
+    LR,
+    N_THREADS,
+    OPTIMIZER,
+    OPTIMIZER_KWARGS,
+    PATIENCE,
+    TOL,
+    TRAINING_PARAMETERS,
+    VALIDATION_FRACTION,
+    VERBOSE,
+    constraints_of,
+    document_parameters,
 )
 from ._semi_supervised import encode_partial_labels
-from ._training import InterruptibleNet
 from ._validation import NonBoolInterval, check_estimator_instance
 
 #: what each ``'auto'`` setting resolves to when ``y`` holds unlabelled rows (``-1``),
@@ -69,253 +82,19 @@ def semi_supervised_epochs(n_rows: int, batch_size: int = 128) -> int:
 #: ``encoder='auto'`` pre-trains (the adversarial autoencoder's semi-supervised layout)
 AUTO_ENCODER_STYLE_DIMS = 6
 
-#: modules after which ``dropout`` goes: the activations skae builds ('linear' too)
-_ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
 
-
-def _with_dropout(layers, p: float) -> nn.Sequential:
-    """``layers`` with an ``nn.Dropout(p)`` after every activation."""
-    out: list[nn.Module] = []
-    for layer in layers:
-        out.append(layer)
-        if p > 0 and isinstance(layer, _ACTIVATION_TYPES):
-            out.append(nn.Dropout(p))
-    return nn.Sequential(*out)
-
-
-class EncoderClassifierModule(nn.Module):
-    """``input_dropout``, then ``encoder`` (inputs to codes), then ``head`` (to logits).
-
-    A frozen encoder stays in evaluation mode while the rest trains, so that nothing
-    in it changes (no dropout inside it, no running statistics updated).
-
-    Parameters
-    ----------
-    encoder : torch.nn.Module
-        Maps inputs to codes.
-    head : torch.nn.Module
-        Maps codes to logits.
-    input_dropout : float, default=0.0
-        Dropout probability on the inputs.
-    freeze_encoder : bool, default=False
-        Keep ``encoder`` in evaluation mode and without gradients.
-    decoder : torch.nn.Module or None, default=None
-        Maps codes back to raw inputs (before the output activation), for an
-        auxiliary reconstruction loss; None without one.
-    """
-
-    def __init__(self, encoder, head, input_dropout=0.0, freeze_encoder=False, decoder=None):
-        super().__init__()
-        self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
-        self.encoder = encoder
-        self.head = head
-        self.freeze_encoder = freeze_encoder
-        self.decoder = decoder
-        if freeze_encoder:
-            self.encoder.requires_grad_(False)
-            self.encoder.eval()
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        if self.freeze_encoder:
-            self.encoder.eval()
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(self.input_dropout(x)))
-
-    def reconstruct_raw(self, x: torch.Tensor) -> torch.Tensor:
-        """The decoder's raw output for ``x`` (needs ``decoder``)."""
-        return self.decoder(self.encoder(self.input_dropout(x)))
-
-    @torch.no_grad()
-    def constrain_max_norm(self, max_norm: float) -> None:
-        """Scale each trainable hidden unit's incoming weight vector to norm <= ``max_norm``.
-
-        The output layer (the last ``Linear``) and frozen layers are left alone.
-        """
-        # Encoder and head only: the decoder (if any) is not part of the classifier.
-        trainable = [m for part in (self.encoder, self.head) for m in part.modules()]
-        trainable = [m for m in trainable if isinstance(m, nn.Linear)]
-        for layer in trainable[:-1]:
-            if layer.weight.requires_grad:
-                layer.weight.renorm_(2, 0, max_norm)
-
-
-class ClassifierNet(InterruptibleNet):
-    """skorch net on logits: cross-entropy loss, accuracy per epoch, frozen parameters kept out.
-
-    Records ``train_acc``/``valid_acc`` per epoch from the batches already computed
-    (no extra pass over the data), and keeps the encoder frozen by
-    ``freeze_encoder`` out of the optimizer, so that it is never touched (weight decay
-    included). Parameters frozen by skorch's ``Freezer`` stay listed, so that an
-    ``Unfreezer`` can find them again.
-    With ``max_norm``, every update is followed by the max-norm constraint of
-    :meth:`EncoderClassifierModule.constrain_max_norm`.
-    """
-
-    def __init__(self, module, criterion, *, max_norm=None, **kwargs):
-        super().__init__(module, criterion, **kwargs)
-        self.max_norm = max_norm
-
-    def train_step(self, batch, **fit_params):
-        step = super().train_step(batch, **fit_params)
-        if self.max_norm is not None:
-            self.module_.constrain_max_norm(self.max_norm)
-        return step
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        correct = (y_pred.argmax(dim=1) == y_true).float().mean()
-        self.history.record_batch(f"{'train' if training else 'valid'}_acc", correct.item())
-        return loss
-
-    def get_all_learnable_params(self):
-        # Leave out the encoder frozen by ``freeze_encoder`` by name, not every
-        # parameter with requires_grad=False: skorch's Freezer/Unfreezer find the
-        # parameters to unfreeze through this method.
-        frozen = getattr(self.module_, "freeze_encoder", False)
-        for name, param in super().get_all_learnable_params():
-            if not (frozen and name.startswith("encoder.")):
-                yield name, param
-
-    @property
-    def _default_callbacks(self):
-        return [
-            *super()._default_callbacks,
-            (
-                "train_acc",
-                PassthroughScoring(name="train_acc", lower_is_better=False, on_train=True),
-            ),
-            ("valid_acc", PassthroughScoring(name="valid_acc", lower_is_better=False)),
-        ]
-
-
-class SemiSupervisedClassifierNet(ClassifierNet):
-    """Classifier net trained on all rows: cross-entropy on labelled rows plus
-    weighted terms on every row that need no label.
-
-    The terms on every row are the reconstruction through the autoencoder's decoder
-    (``reconstruction_weight``), virtual adversarial training's smoothness term
-    (``consistency_weight``, perturbations of norm ``consistency_radius``) and the
-    entropy of the predictions (``entropy_weight``); a weight of 0 leaves its term
-    out. The training set holds every row (targets ``-1`` for unlabelled ones). Each
-    step applies those terms to its batch and classifies a batch of the same size
-    drawn from the labelled rows (``labelled_X``, ``labelled_y``, with replacement),
-    so that a few labels are seen at every step however many unlabelled rows there
-    are. Every term is logged per epoch (``train_classification`` and
-    ``train_recon``, ``train_consistency``, ``train_entropy`` for the active ones;
-    ``valid_*`` with early stopping, where the validation rows' own labels are used).
-    """
-
-    def __init__(
-        self,
-        module,
-        criterion,
-        *,
-        reconstruction_weight=0.0,
-        consistency_weight=0.0,
-        consistency_radius=2.0,
-        entropy_weight=0.0,
-        recon_loss="mse",
-        recon_output_activation="linear",
-        labelled_X=None,
-        labelled_y=None,
-        **kwargs,
-    ):
-        super().__init__(module, criterion, **kwargs)
-        self.reconstruction_weight = reconstruction_weight
-        self.consistency_weight = consistency_weight
-        self.consistency_radius = consistency_radius
-        self.entropy_weight = entropy_weight
-        self.recon_loss = recon_loss
-        self.recon_output_activation = recon_output_activation
-        self.labelled_X = labelled_X
-        self.labelled_y = labelled_y
-
-    @property
-    def unlabelled_terms(self) -> dict[str, float]:
-        """The active terms on every row and their weights, in the order logged."""
-        weights = {
-            "recon": self.reconstruction_weight,
-            "consistency": self.consistency_weight,
-            "entropy": self.entropy_weight,
-        }
-        return {name: weight for name, weight in weights.items() if weight}
-
-    def _reconstruction(self, X):
-        # Built per call from plain settings: skorch forbids torch modules as
-        # attributes set outside its initialize methods (the loss holds no weights).
-        loss = ReconstructionLoss(
-            loss=self.recon_loss, output_activation=self.recon_output_activation
-        )
-        return loss(self.module_.reconstruct_raw(X), X)
-
-    def _unlabelled_loss(self, X, logits, prefix):
-        """The weighted sum of the active terms on rows ``X``, each one logged.
-
-        ``logits`` are the network's on ``X``, computed once for both terms that
-        need them (``None`` if no term does).
-        """
-        total = None
-        for name, weight in self.unlabelled_terms.items():
-            if name == "recon":
-                term = self._reconstruction(X)
-            elif name == "consistency":
-                term = virtual_adversarial_penalty(
-                    self.module_, X, logits, radius=self.consistency_radius
-                )
-            else:
-                term = entropy_penalty(logits)
-            self.history.record_batch(f"{prefix}_{name}", term.item())
-            total = weight * term if total is None else total + weight * term
-        return total
-
-    def _needs_logits(self) -> bool:
-        return bool(self.consistency_weight or self.entropy_weight)
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, _ = unpack_data(batch)
-        # torch's generator is seeded from random_state by the estimator.
-        index = torch.randint(len(self.labelled_X), (len(Xi),), device=self.labelled_X.device)
-        X_lab, y_lab = self.labelled_X[index], self.labelled_y[index]
-        logits = self.infer(X_lab, **fit_params)
-        labelled = super().get_loss(logits, y_lab, X=X_lab, training=True)
-        self.history.record_batch("train_classification", labelled.item())
-        logits_all = self.infer(Xi, **fit_params) if self._needs_logits() else None
-        loss = labelled + self._unlabelled_loss(Xi, logits_all, "train")
-        loss.backward()
-        return {"loss": loss, "y_pred": logits}
-
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        Xi, yi = unpack_data(batch)
-        with torch.no_grad():
-            logits = self.infer(Xi, **fit_params)
-            labelled = yi >= 0
-            if labelled.any():
-                classification = super().get_loss(
-                    logits[labelled], yi[labelled], X=Xi, training=False
-                )
-            else:  # a validation batch without labels
-                classification = torch.zeros((), device=logits.device)
-            self.history.record_batch("valid_classification", classification.item())
-            loss = classification + self._unlabelled_loss(Xi, logits, "valid")
-        return {"loss": loss, "y_pred": logits}
-
-    @property
-    def _default_callbacks(self):
-        callbacks = list(super()._default_callbacks)
-        for name in ("classification", *self.unlabelled_terms):
-            callbacks.append(
-                (f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True))
-            )
-            callbacks.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
-        return callbacks
-
-
-@fill_parameter_docs
+@document_parameters(
+    OPTIMIZER,
+    OPTIMIZER_KWARGS,
+    LR,
+    VALIDATION_FRACTION,
+    PATIENCE,
+    TOL,
+    CALLBACKS,
+    VERBOSE,
+    DEVICE,
+    N_THREADS,
+)
 class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Neural-network classifier whose hidden layers start from an autoencoder's encoder.
 
@@ -325,8 +104,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     means, the codes of ``transform``, without the log-variances), copied: the
     autoencoder is never modified. An
     autoencoder with ``latent_dim=200, hidden_layer_sizes=()`` thus gives the
-    784-200-10 network of the transfer studies. With ``freeze_encoder=True`` only the
-    head is trained (Case I); with ``False`` everything is fine-tuned (Case II). With
+    784-200-10 network of the transfer experiments in the user guide. With
+    ``freeze_encoder=True`` only the head is trained (Case I there); with ``False``
+    everything is fine-tuned (Case II). With
     ``encoder=None`` the encoder is a randomly initialised dense stack of
     ``encoder_hidden_layer_sizes`` (the baseline). The network is trained by
     cross-entropy on its logits through skorch, with the same training options as
@@ -418,14 +198,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         Logged as ``entropy`` (negative when the predictions are confident and
         balanced); 0 switches it off. ``'auto'``: 1 with unlabelled rows in ``y``,
         else 0.
-    optimizer : str or torch.optim.Optimizer subclass, default='adam'
-        One of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'lbfgs', 'rprop'
-        (:class:`skae.optim.RProp`), 'torch_rprop', or an optimizer class.
-    optimizer_kwargs : dict, default=None
-        Keyword arguments for the optimizer besides ``lr`` (also settable as
-        ``optimizer__<key>``, e.g. ``set_params(optimizer__momentum=0.9)``).
-    lr : float, default=1e-3
-        Learning rate.
+    %(optimizer)s
+    %(optimizer_kwargs)s
+    %(lr)s
     batch_size : int, -1, 'full' or 'auto', default='auto'
         Samples per gradient step; ``-1`` or ``'full'`` uses the whole training set.
         ``'auto'``: 128 with unlabelled rows in ``y``, else 256.
@@ -438,23 +213,17 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         Hold out ``validation_fraction`` of the data (a seeded random subset) and stop
         when the validation cross-entropy has not improved by ``tol`` for
         ``patience`` epochs; the weights of the best epoch are restored.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    patience : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
-        Minimum absolute improvement of the validation loss.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (e.g. ``LRScheduler``).
-    verbose : int, default=0
-        0 is silent, 1 prints skorch's per-epoch table, 2 adds a progress bar.
-    device : str, default='cpu'
-        'cpu', 'cuda', 'cuda:N' or 'auto'.
+    %(validation_fraction)s
+    %(patience)s
+    %(tol)s
+    %(callbacks)s
+    %(verbose)s
+    %(device)s
     random_state : int, RandomState instance or None, default=None
         Seeds the head's (and the random encoder's) initialisation, dropout,
         shuffling, the validation split, and the pre-training of an unfitted
         ``encoder`` whose own ``random_state`` is ``None``.
-    %(threads_parameters)s
+    %(n_threads)s
 
     Attributes
     ----------
@@ -546,9 +315,9 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         ],
         "consistency_radius": [NonBoolInterval(Real, 0, None, closed="neither")],
         "entropy_weight": [NonBoolInterval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        **TRAINING_PARAMETER_CONSTRAINTS,
-        "batch_size": [*TRAINING_PARAMETER_CONSTRAINTS["batch_size"], StrOptions({"auto"})],
-        **THREADS_PARAMETER_CONSTRAINTS,
+        **constraints_of(TRAINING_PARAMETERS),
+        "batch_size": [*BATCH_SIZE.constraints, StrOptions({"auto"})],
+        **constraints_of([N_THREADS]),
     }
 
     def __init__(
@@ -724,15 +493,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         # The autoencoder learns from every row, labelled or not.
         self.autoencoder_ = self._fitted_autoencoder(encoder, X, y, random_state)
-        if self._uses_unlabelled_rows():
-            self._labelled_rows = (X[labelled], y_encoded[labelled])
-            try:
-                self._fit_net(X, y_encoded)
-            finally:
-                del self._labelled_rows
-            # The labelled copy served training only; keep it out of pickles.
-            self.net_.labelled_X = self.net_.labelled_y = None
-        elif labelled.all():
+        if self._uses_unlabelled_rows() or labelled.all():
             self._fit_net(X, y_encoded)
         else:
             self._fit_net(X[labelled], y_encoded[labelled])
@@ -772,92 +533,63 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         return fitted
 
-    def _make_net(self, n_features, device, valid_set):
+    def _make_net(self, n_features, device, data):
+        module = self._build_module(n_features)
+        skorch_params = self._skorch_params(device, data.valid)
         if not self._uses_unlabelled_rows():
             return ClassifierNet(
-                module=self._build_module(n_features),
+                module=module,
                 criterion=nn.CrossEntropyLoss,
                 max_norm=self.max_norm,
-                **self._skorch_params(device, valid_set),
+                **skorch_params,
             )
-        X_lab, y_lab = self._labelled_rows
-        recon_loss, output = "mse", "linear"
+        return SemiSupervisedClassifierNet(
+            module=module,
+            criterion=nn.CrossEntropyLoss,
+            max_norm=self.max_norm,
+            terms=self._loss_terms(),
+            labelled_rows=LabelledRows.of(data.full),
+            **skorch_params,
+        )
+
+    def _loss_terms(self) -> list:
+        """The fine-tuning loss with terms on every row: the classification of a
+        labelled batch, then each active term on the batch's rows."""
+        terms = [ClassificationTerm()]
         if self.reconstruction_weight:
             # The loss the autoencoder was trained with: its fitted choice (an 'auto'
             # setting resolved from the data), else its parameter.
             params = self.autoencoder_.get_params()
-            recon_loss = getattr(self.autoencoder_, "loss_", params.get("loss", "mse"))
-            output = getattr(
-                self.autoencoder_, "output_activation_", params.get("output_activation", "linear")
+            terms.append(
+                ReconstructionTerm(
+                    self.reconstruction_weight,
+                    loss=getattr(self.autoencoder_, "loss_", params.get("loss", "mse")),
+                    output_activation=getattr(
+                        self.autoencoder_,
+                        "output_activation_",
+                        params.get("output_activation", "linear"),
+                    ),
+                )
             )
-        return SemiSupervisedClassifierNet(
-            module=self._build_module(n_features),
-            criterion=nn.CrossEntropyLoss,
-            max_norm=self.max_norm,
-            reconstruction_weight=self.reconstruction_weight,
-            consistency_weight=self.consistency_weight_,
-            consistency_radius=self.consistency_radius,
-            entropy_weight=self.entropy_weight_,
-            recon_loss=recon_loss,
-            recon_output_activation=output,
-            labelled_X=torch.as_tensor(X_lab, dtype=torch.float32, device=device),
-            labelled_y=torch.as_tensor(y_lab, device=device),
-            **self._skorch_params(device, valid_set),
-        )
+        if self.consistency_weight_:
+            terms.append(VirtualAdversarialTerm(self.consistency_weight_, self.consistency_radius))
+        if self.entropy_weight_:
+            terms.append(EntropyTerm(self.entropy_weight_))
+        return terms
 
     def _build_module(self, n_features):
-        activation = self.activation
-        if self.autoencoder_ is None:
-            sizes = check_layer_sizes(self.encoder_hidden_layer_sizes, "encoder_hidden_layer_sizes")
-            # Activations between layers; the one after the code is the head's.
-            encoder = make_mlp([n_features, *sizes], activation, last_activation=False)
-            n_codes = sizes[-1]
-        else:
-            # skae autoencoders say which module gives their codes (a VAE's encoder
-            # also outputs log-variances); other autoencoders give their encoder_.
-            code_encoder = getattr(self.autoencoder_, "_code_encoder", None)
-            source = code_encoder() if callable(code_encoder) else self.autoencoder_.encoder_
-            encoder = copy.deepcopy(source).float().cpu()
-            with torch.no_grad():
-                n_codes = encoder.eval()(torch.zeros(1, n_features)).shape[1]
-            encoder.train()
-        code_is_linear = isinstance(list(encoder.modules())[-1], nn.Linear)
-        if isinstance(encoder, nn.Sequential):
-            encoder = _with_dropout(encoder, self.dropout)
-        sizes = check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        # A linear code gets the activation that makes "encoder + head" an ordinary
-        # MLP (784-200-10 for the studies); a code with its own activation keeps it.
-        head = [make_activation(activation)] if code_is_linear else []
-        head += make_mlp([n_codes, *sizes, len(self.classes_)], activation, last_activation=False)
-        return EncoderClassifierModule(
-            encoder,
-            _with_dropout(head, self.dropout),
+        return build_classifier_network(
+            self.autoencoder_,
+            n_features,
+            len(self.classes_),
+            encoder_hidden_layer_sizes=self.encoder_hidden_layer_sizes,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            activation=self.activation,
+            dropout=self.dropout,
             input_dropout=self.input_dropout,
             freeze_encoder=self.freeze_encoder,
-            decoder=self._copied_decoder(encoder, n_features),
+            with_decoder=bool(self.reconstruction_weight),
         )
-
-    def _copied_decoder(self, encoder, n_features):
-        """A copy of the autoencoder's decoder, for ``reconstruction_weight > 0``."""
-        if self.reconstruction_weight == 0:
-            return None
-        decoder = getattr(self.autoencoder_, "decoder_", None)
-        message = (
-            f"reconstruction_weight > 0 needs an autoencoder whose decoder_ maps its "
-            f"encoder_'s codes back to inputs; {type(self.autoencoder_).__name__} "
-        )
-        if not isinstance(decoder, nn.Module):
-            raise TypeError(message + "has no torch decoder_.")
-        decoder = copy.deepcopy(decoder).float().cpu()
-        with torch.no_grad():
-            try:
-                shape = decoder.eval()(encoder.eval()(torch.zeros(1, n_features))).shape
-            except RuntimeError as exc:
-                raise ValueError(message + f"does not ({exc}).") from exc
-        if shape != (1, n_features):
-            raise ValueError(message + f"gives outputs of shape {tuple(shape)}.")
-        encoder.train()
-        return decoder.train()
 
     # ------------------------------------------------------------------ use
     @property

@@ -12,8 +12,8 @@ def per_class_reconstruction_error(estimator, X, y) -> pd.DataFrame:
 
     The error of one sample is ``estimator.reconstruction_error``: for skae
     autoencoders, the mean squared error over the features (the per-pixel MSE for
-    images), ``mean((x - x_hat) ** 2)``. This is the "mean reconstruction error" of
-    the transfer studies, e.g. for an autoencoder trained on some classes and
+    images), ``mean((x - x_hat) ** 2)``: the "mean reconstruction error" that
+    transfer experiments report, e.g. for an autoencoder trained on some classes and
     evaluated on all of them.
 
     Parameters

@@ -8,24 +8,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import StrOptions
+from skorch.callbacks import PassthroughScoring
 from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 
-from ._base import BaseAutoencoder, check_layer_sizes, keeps_state_on_failure, resolve_device
-from ._divergence import cauchy_schwarz_divergence
+from ._autoencoder_net import AutoencoderNet
+from ._base import BaseAutoencoder, check_layer_sizes
+from ._loss_terms import (
+    DivergenceTerm,
+    GeneratorTerm,
+    LabelledRows,
+    discriminator_inputs,
+    has_classes,
+)
 from ._nn import DenseAutoencoderModule, make_mlp
 from ._optimizers import fused_kwargs
+from ._parameters import shares_parameters
 from ._priors import make_prior
-from ._regularization import SUPERVISED_PARAMETER_CONSTRAINTS, fill_parameter_docs
-from ._semi_supervised import UNLABELLED, encode_partial_labels
-from ._training import AutoencoderNet
+from ._regularizers import AUTOENCODER_PARAMETERS
+from ._semi_supervised import encode_partial_labels
 from ._validation import NonBoolInterval
 
 REGULARIZERS = ("csd", "adversarial", "csd+adversarial")
-
-
-def _has_classes(prior) -> bool:
-    """Whether ``prior`` has classes that labels can pick (one-hot, swiss roll, ...)."""
-    return getattr(prior, "n_classes", None) is not None
 
 
 class ITLModule(DenseAutoencoderModule):
@@ -52,73 +56,44 @@ class ITLModule(DenseAutoencoderModule):
 
 
 class ITLNet(AutoencoderNet):
-    """skorch net: reconstruction + ``penalty_weight`` x (CS divergence and/or generator loss).
+    """skorch net of the ITL autoencoder: its terms, and a discriminator trained beside them.
 
-    The divergence and the generator loss depend on the code only, so their gradients
-    reach the encoder and never the decoder. With a discriminator, every training
-    batch is followed by one discriminator step on (prior samples, detached codes),
-    with its own optimizer.
+    The divergence and the generator terms depend on the code only, so their
+    gradients reach the encoder and never the decoder. With a generator term, every
+    training step of the autoencoder is followed by one step of the discriminator, on
+    the prior samples and the (detached) codes of that step, with its own Adam
+    optimizer; ``train_discriminator_loss`` and ``train_discriminator_accuracy`` are
+    logged per epoch.
 
-    Targets of ``-1`` mark unlabelled rows (semi-supervised mode): they are pulled
-    towards the whole prior, labelled rows towards their class's part. Then
-    ``labelled_X``/``labelled_y`` hold the labelled rows, and every training batch is
-    extended by as many rows drawn from them (with replacement), so that each step
-    sees every class however few labels there are.
+    Parameters
+    ----------
+    module, criterion, terms, noise, noise_level, labelled_rows, **kwargs
+        As for :class:`~skae._autoencoder_net.AutoencoderNet`.
+    discriminator_lr : float, default=1e-3
+        Adam learning rate of the discriminator.
+    paired_rows : LabelledRows or None, default=None
+        With labels and unlabelled rows (targets of ``-1``), the labelled rows: every
+        training batch is extended by as many rows drawn from them, so that each step
+        sees every class however few labels there are. Data of one fit, dropped when
+        training ends.
     """
 
-    def __init__(
-        self,
-        module,
-        criterion,
-        *,
-        prior=None,
-        regularizer="csd",
-        penalty_weight=1.0,
-        kernel_sigma=None,
-        discriminator_lr=1e-3,
-        labelled_X=None,
-        labelled_y=None,
-        **kwargs,
-    ):
+    def __init__(self, module, criterion, *, discriminator_lr=1e-3, paired_rows=None, **kwargs):
         super().__init__(module, criterion, **kwargs)
-        self.prior = prior
-        self.regularizer = regularizer
-        self.penalty_weight = penalty_weight
-        self.kernel_sigma = kernel_sigma
         self.discriminator_lr = discriminator_lr
-        self.labelled_X = labelled_X
-        self.labelled_y = labelled_y
+        self.paired_rows = paired_rows
 
     @property
-    def uses_csd(self) -> bool:
-        return "csd" in self.regularizer
-
-    @property
-    def uses_discriminator(self) -> bool:
-        return "adversarial" in self.regularizer
-
-    @property
-    def loss_terms(self):
-        terms = ["recon"]
-        if self.uses_csd:
-            terms.append("csd")
-        if self.uses_discriminator:
-            terms.append("generator")
-        return tuple(terms)
+    def generator(self) -> GeneratorTerm | None:
+        """The generator term, whose discriminator this net trains (None without)."""
+        return next((term for term in self.terms if isinstance(term, GeneratorTerm)), None)
 
     @property
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
-        if self.uses_discriminator:
-            from skorch.callbacks import PassthroughScoring
-
-            for name in ("discriminator_loss", "discriminator_accuracy"):
-                callbacks.append(
-                    (
-                        f"train_{name}",
-                        PassthroughScoring(name=f"train_{name}", on_train=True),
-                    )
-                )
+        if self.generator is not None:
+            for name in ("train_discriminator_loss", "train_discriminator_accuracy"):
+                callbacks.append((name, PassthroughScoring(name=name, on_train=True)))
         return callbacks
 
     # -- optimizers: the autoencoder's optimizer never sees the discriminator
@@ -129,7 +104,7 @@ class ITLNet(AutoencoderNet):
 
     def initialize_optimizer(self, *args, **kwargs):
         super().initialize_optimizer(*args, **kwargs)
-        if self.uses_discriminator:
+        if self.generator is not None:
             self.discriminator_optimizer_ = torch.optim.Adam(
                 self.module_.discriminator.parameters(),
                 lr=self.discriminator_lr,
@@ -137,113 +112,48 @@ class ITLNet(AutoencoderNet):
             )
         return self
 
-    # -- loss
-    def _prior_batch(self, z: torch.Tensor, labels) -> torch.Tensor:
-        # Draw the seed from torch's generator, which skae seeds from random_state.
-        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-        y = None if labels is None else labels.cpu().numpy()
-        if y is not None and (y == UNLABELLED).any():
-            # An unlabelled row's target is a draw from the whole prior: a class
-            # drawn uniformly, then a sample of that class.
-            rng = np.random.RandomState(seed)
-            y = np.where(y == UNLABELLED, rng.randint(0, self.prior.n_classes, len(y)), y)
-        samples = self.prior.sample(len(z), y=y, random_state=seed)
-        return torch.as_tensor(np.asarray(samples), dtype=z.dtype, device=z.device)
-
-    def _class_wise_csd(self, z, target, labels):
-        """Mean over the batch's classes of the divergence between matching parts.
-
-        With labels, class k's codes are compared with prior samples of class k only;
-        a single divergence between the pooled sets would ignore the labels.
-        """
-        divergences = [
-            cauchy_schwarz_divergence(z[mask], target[mask], sigma=self.kernel_sigma)
-            for mask in (labels == k for k in torch.unique(labels))
-            if int(mask.sum()) > 1
-        ]
-        if not divergences:
-            return cauchy_schwarz_divergence(z, target, sigma=self.kernel_sigma)
-        return torch.stack(divergences).mean()
-
-    def _semi_supervised_csd(self, z, target, labels):
-        """Class-wise divergence of the labelled rows and divergence of the unlabelled
-        rows from the whole prior, averaged (each term present in the batch counts)."""
-        labelled = labels != UNLABELLED
-        parts = []
-        if int(labelled.sum()) > 0:
-            parts.append(self._class_wise_csd(z[labelled], target[labelled], labels[labelled]))
-        if int((~labelled).sum()) > 1:
-            parts.append(
-                cauchy_schwarz_divergence(z[~labelled], target[~labelled], sigma=self.kernel_sigma)
-            )
-        if not parts:
-            return cauchy_schwarz_divergence(z, target, sigma=self.kernel_sigma)
-        return torch.stack(parts).mean()
-
-    def _with_class(self, codes, labels):
-        if labels is None:
-            return codes
-        n_slots = self.module_.discriminator[0].in_features - codes.shape[1]
-        # The slot after the classes, present with unlabelled rows, says "no label".
-        slots = torch.where(labels == UNLABELLED, self.prior.n_classes, labels)
-        onehot = F.one_hot(slots, n_slots).to(codes.dtype)
-        return torch.cat([codes, onehot], dim=1)
-
+    # -- the training step
     def train_step_single(self, batch, **fit_params):
-        if self.labelled_X is None:
+        if self.paired_rows is None:
             return super().train_step_single(batch, **fit_params)
         Xi, yi = unpack_data(batch)
-        # A batch of labelled rows beside every batch (torch's generator, seeded from
-        # random_state): with few labels, most batches would otherwise hold none.
-        index = torch.randint(len(self.labelled_X), (len(Xi),), device=self.labelled_X.device)
-        X = torch.cat([Xi, self.labelled_X[index]])
-        y = torch.cat([yi, self.labelled_y[index]])
-        return super().train_step_single((X, y), **fit_params)
-
-    def get_loss_terms(self, y_pred, y_true, X, training):
-        recon = self.criterion_(y_pred["raw"], X)
-        z = y_pred["z"]
-        if not _has_classes(self.prior):
-            y_true = None  # labels (for the supervised term) say nothing of the prior
-        target = self._prior_batch(z, y_true)
-        terms = {"recon": recon}
-        penalty = torch.zeros((), dtype=z.dtype, device=z.device)
-        if self.uses_csd:
-            if y_true is None:
-                terms["csd"] = cauchy_schwarz_divergence(z, target, sigma=self.kernel_sigma)
-            elif (y_true == UNLABELLED).any():
-                terms["csd"] = self._semi_supervised_csd(z, target, y_true)
-            else:
-                terms["csd"] = self._class_wise_csd(z, target, y_true)
-            penalty = penalty + terms["csd"]
-        if self.uses_discriminator:
-            target = self._with_class(target, y_true)
-            z = self._with_class(z, y_true)
-            logits = self.module_.discriminator(z)
-            # Non-saturating generator loss: the encoder tries to look like the prior.
-            terms["generator"] = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-            penalty = penalty + terms["generator"]
-            if training:
-                self._discriminator_batch = (target, z.detach())
-        terms["loss"] = recon + self.penalty_weight * penalty
-        return terms
-
-    def _step_optimizer(self, step_fn):
-        # skorch registers discriminator_optimizer_ too and would step it with the
-        # autoencoder's closure: a second forward/backward per batch, and a
-        # discriminator update from the generator's loss. It has its own step below.
-        if step_fn is None:
-            self.optimizer_.step()
-        else:
-            self.optimizer_.step(step_fn)
+        X_paired, y_paired = self.paired_rows.draw(len(Xi))
+        batch = (torch.cat([Xi, X_paired]), torch.cat([yi, y_paired]))
+        return super().train_step_single(batch, **fit_params)
 
     def train_step(self, batch, **fit_params):
-        step = super().train_step(batch, **fit_params)
-        if self.uses_discriminator:
-            self._discriminator_step(*self._discriminator_batch)
-        return step
+        """The autoencoder's step with its own optimizer, then the discriminator's.
 
-    def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor):
+        skorch's ``train_step`` would step every optimizer of the net with the
+        autoencoder's closure: the discriminator would then be updated from the
+        generator's loss, with a second forward and backward pass per batch.
+        """
+        accumulator = self.get_train_step_accumulator()
+        latest = {}
+
+        def step_fn():
+            self.optimizer_.zero_grad()
+            step = self.train_step_single(batch, **fit_params)
+            latest["step"] = step
+            accumulator.store_step(step)
+            self.notify(
+                "on_grad_computed",
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                batch=batch,
+                training=True,
+            )
+            return step["loss"]
+
+        self.optimizer_.step(step_fn)
+        if self.generator is not None:
+            # on what the autoencoder's last evaluation of its loss saw
+            self.discriminator_step(latest["step"]["context"])
+        return accumulator.get_step()
+
+    def discriminator_step(self, context) -> None:
+        """One update of the discriminator: prior samples against the step's codes."""
+        real, fake = discriminator_inputs(context, self.generator.prior)
+        real, fake = real.detach(), fake.detach()
         discriminator = self.module_.discriminator
         self.discriminator_optimizer_.zero_grad()
         logits_real, logits_fake = discriminator(real), discriminator(fake)
@@ -258,8 +168,22 @@ class ITLNet(AutoencoderNet):
         self.history.record_batch("train_discriminator_loss", loss.item())
         self.history.record_batch("train_discriminator_accuracy", accuracy.item())
 
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self.paired_rows = None
 
-@fill_parameter_docs
+
+@shares_parameters(
+    AUTOENCODER_PARAMETERS,
+    defaults={"batch_size": 1000},
+    notes={
+        "optimizer": """\
+            It trains the autoencoder; the discriminator has its own Adam
+            (``discriminator_lr``).""",
+        "batch_size": "Large batches give the divergence estimate enough samples.",
+        "random_state": "It also seeds the prior draws.",
+    },
+)
 class ITLAutoencoder(BaseAutoencoder):
     """Autoencoder whose code is pulled towards a prior distribution.
 
@@ -323,38 +247,9 @@ class ITLAutoencoder(BaseAutoencoder):
         in [0, 1] and ``'linear'`` otherwise (stored in ``output_activation_``).
     loss : {'auto', 'mse', 'bce'}, default='mse'
         Reconstruction loss; ``'auto'`` chooses ``'bce'`` for a sigmoid output on data
-        in [0, 1]. The squared error stays the default: ``lambda_`` was tuned against
-        it.
-    optimizer : str or torch.optim.Optimizer subclass, default='adam'
-        Optimizer of the autoencoder (see :class:`AutoencoderTransformer`).
-    optimizer_kwargs : dict, default=None
-        Its keyword arguments (also settable as ``optimizer__<name>``).
-    lr : float, default=1e-3
-        Learning rate of the autoencoder.
-    batch_size : int, -1 or 'full', default=1000
-        Large batches give the divergence estimate enough samples (the study used 1000).
-    max_epochs : int, default=50
-        Number of passes over the training data.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when the validation loss
-        has not improved by ``tol`` for ``patience`` epochs; the best weights are kept.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    patience : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
-        Minimum absolute improvement of the validation loss.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks.
-    verbose : int, default=0
-        0 is silent, 1 prints skorch's per-epoch table, 2 adds a progress bar.
-    device : str, default='cpu'
-        'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, noise and the prior draws.
-    %(regularization_parameters)s
-    %(supervised_parameters)s
-    %(threads_parameters)s
+        in [0, 1]. The squared error stays the default: the default ``lambda_``
+        suits its scale.
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -400,10 +295,10 @@ class ITLAutoencoder(BaseAutoencoder):
         "kernel_sigma": [NonBoolInterval(Real, 0, None, closed="neither"), None],
         "discriminator_hidden_layer_sizes": ["array-like"],
         "discriminator_lr": [NonBoolInterval(Real, 0, None, closed="neither")],
-        **SUPERVISED_PARAMETER_CONSTRAINTS,
     }
     _net_class = ITLNet
 
+    # The model's own parameters; shares_parameters appends AUTOENCODER_PARAMETERS.
     def __init__(
         self,
         latent_dim=2,
@@ -417,32 +312,6 @@ class ITLAutoencoder(BaseAutoencoder):
         activation="relu",
         output_activation="auto",
         loss="mse",
-        optimizer="adam",
-        optimizer_kwargs=None,
-        lr=1e-3,
-        batch_size=1000,
-        max_epochs=50,
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=10,
-        tol=1e-4,
-        callbacks=None,
-        verbose=0,
-        device="cpu",
-        random_state=None,
-        noise=None,
-        noise_level=0.2,
-        sparsity="l1",
-        sparsity_weight=0.0,
-        sparsity_target=0.05,
-        contractive_weight=0.0,
-        dropout=0.0,
-        weight_decay=0.0,
-        lr_schedule=None,
-        supervised_weight=0.0,
-        consistency_weight=0.0,
-        consistency_radius=2.0,
-        n_threads=None,
     ):
         self.latent_dim = latent_dim
         self.prior = prior
@@ -455,34 +324,7 @@ class ITLAutoencoder(BaseAutoencoder):
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
-        self.optimizer = optimizer
-        self.optimizer_kwargs = optimizer_kwargs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
-        self.noise = noise
-        self.noise_level = noise_level
-        self.sparsity = sparsity
-        self.sparsity_weight = sparsity_weight
-        self.sparsity_target = sparsity_target
-        self.contractive_weight = contractive_weight
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.supervised_weight = supervised_weight
-        self.consistency_weight = consistency_weight
-        self.consistency_radius = consistency_radius
-        self.n_threads = n_threads
 
-    @keeps_state_on_failure
     def fit(self, X, y=None):
         """Train on ``X``, with labels ``y`` for class-conditional prior draws.
 
@@ -504,14 +346,7 @@ class ITLAutoencoder(BaseAutoencoder):
         any error (``TrainingDivergedError``, a refused ``X``), it leaves the autoencoder
         as it was before the call: unfitted, or with its previous model whole.
         """
-        try:
-            super().fit(X, y)
-        finally:
-            self.__dict__.pop("_labelled_rows", None)
-        if hasattr(self, "net_"):
-            # The labelled copy served training only; keep it out of pickles.
-            self.net_.labelled_X = self.net_.labelled_y = None
-        return self
+        return super().fit(X, y)
 
     def _validate_hyperparameters(self):
         super()._validate_hyperparameters()
@@ -520,8 +355,11 @@ class ITLAutoencoder(BaseAutoencoder):
         check_layer_sizes(self.discriminator_hidden_layer_sizes, "discriminator_hidden_layer_sizes")
 
     def _validate_targets(self, X, y):
-        self._labelled_rows = None
-        prior_has_classes = _has_classes(self.prior_)
+        # Whether labels pick the prior's classes with some rows unlabelled: each
+        # batch is then joined by labelled rows, and the discriminator has a "no
+        # label" slot.
+        self._semi_supervised_ = False
+        prior_has_classes = has_classes(self.prior_)
         if y is None or not (prior_has_classes or self.supervised_weight):
             # the supervised term's "needs labels" error, else no labels used
             return super()._validate_targets(X, y)
@@ -538,8 +376,7 @@ class ITLAutoencoder(BaseAutoencoder):
                 f"{self.prior_.n_classes}; use a prior with at least as many classes "
                 "or fit without y."
             )
-        if not labelled.all():
-            self._labelled_rows = (X[labelled], encoded[labelled])
+        self._semi_supervised_ = not labelled.all()
         return encoded
 
     def _build_module(self, n_features):
@@ -560,29 +397,22 @@ class ITLAutoencoder(BaseAutoencoder):
     def _discriminator_n_classes(self) -> int:
         """One-hot width the discriminator sees beside the code: none without
         labels, one slot per prior class, plus a "no label" slot with unlabelled rows."""
-        if self.classes_ is None or not _has_classes(self.prior_):
+        if self.classes_ is None or not has_classes(self.prior_):
             return 0
-        return self.prior_.n_classes + (self._labelled_rows is not None)
+        return self.prior_.n_classes + self._semi_supervised_
 
-    def _net_params(self):
+    def _model_terms(self):
+        terms = []
+        if "csd" in self.regularizer:
+            terms.append(DivergenceTerm(self.lambda_, self.prior_, self.kernel_sigma))
+        if "adversarial" in self.regularizer:
+            terms.append(GeneratorTerm(self.lambda_, self.prior_))
+        return terms
+
+    def _net_params(self, data):
         return {
-            "prior": self.prior_,
-            "regularizer": self.regularizer,
-            "penalty_weight": self.lambda_,
-            "kernel_sigma": self.kernel_sigma,
             "discriminator_lr": self.discriminator_lr,
-            **self._labelled_net_params(),
-        }
-
-    def _labelled_net_params(self) -> dict:
-        """The labelled rows as tensors, for the semi-supervised mode (``y`` with -1)."""
-        if getattr(self, "_labelled_rows", None) is None:
-            return {}
-        X_lab, y_lab = self._labelled_rows
-        device = resolve_device(self.device)
-        return {
-            "labelled_X": torch.as_tensor(X_lab, dtype=torch.float32, device=device),
-            "labelled_y": torch.as_tensor(y_lab, device=device),
+            "paired_rows": LabelledRows.of(data.full) if self._semi_supervised_ else None,
         }
 
     def __sklearn_tags__(self):

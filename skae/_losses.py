@@ -9,6 +9,27 @@ from torch import nn
 RECONSTRUCTION_LOSSES = ("mse", "bce")
 
 
+def reconstruction_loss(
+    raw: torch.Tensor,
+    target: torch.Tensor,
+    loss: str = "mse",
+    output_activation: str = "linear",
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """The reconstruction loss of ``target`` from the decoder's raw output ``raw``.
+
+    See :class:`ReconstructionLoss` for the parameters.
+    """
+    if loss == "bce":
+        per_element = F.binary_cross_entropy_with_logits(raw, target, reduction="none")
+    else:
+        output = torch.sigmoid(raw) if output_activation == "sigmoid" else raw
+        per_element = (output - target) ** 2
+    if reduction == "sum_per_sample":
+        return per_element.flatten(1).sum(dim=1).mean()
+    return per_element.mean()
+
+
 class ReconstructionLoss(nn.Module):
     """Reconstruction loss computed from the decoder's raw output.
 
@@ -33,11 +54,4 @@ class ReconstructionLoss(nn.Module):
         self.reduction = reduction
 
     def forward(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.loss == "bce":
-            per_element = F.binary_cross_entropy_with_logits(raw, target, reduction="none")
-        else:
-            output = torch.sigmoid(raw) if self.output_activation == "sigmoid" else raw
-            per_element = (output - target) ** 2
-        if self.reduction == "sum_per_sample":
-            return per_element.flatten(1).sum(dim=1).mean()
-        return per_element.mean()
+        return reconstruction_loss(raw, target, self.loss, self.output_activation, self.reduction)

@@ -110,5 +110,7 @@ class DenseAutoencoderModule(nn.Module):
         return self.output_activation(self.decode_raw(z))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named outputs for the loss terms: the code (``'z'``, also ``'code'``) and
+        the decoder's raw output (``'raw'``)."""
         z = self.encode(x)
-        return {"z": z, "raw": self.decode_raw(z)}
+        return {"z": z, "code": z, "raw": self.decode_raw(z)}

@@ -158,9 +158,9 @@ def _construction_error(optimizer_class, kwargs, device):
 
 
 #: torch optimizers whose ``fused=True`` runs the whole update as one kernel; skae turns
-#: it on by default: benchmarks/bench_fit_speed.py (2-core CPU) measured 1.10x the
-#: samples/s in batches of 256 and 1.27x in batches of 32, where the per-parameter
-#: update weighs most
+#: it on by default because it trains faster, the more so the smaller the batches,
+#: where the per-parameter update weighs most (``benchmarks/bench_fit_speed.py``;
+#: benchmarks/README.md, "Training and inference speed")
 _FUSABLE = ("Adam", "AdamW", "SGD", "Adagrad")
 
 #: keywords that choose an implementation (or exclude the fused one) themselves

@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, PassthroughScoring
-from skorch.dataset import unpack_data
+from skorch.callbacks import EarlyStopping
 
-from ._regularization import (
-    Regularization,
-    contractive_penalty,
-    corrupt,
-    sparsity_penalty,
-    supervised_penalty,
-    virtual_adversarial_penalty,
-    weight_penalty,
-)
 from .exceptions import StopTraining
 
 
@@ -48,6 +39,25 @@ class TensorDataset(torch.utils.data.Dataset):
     def subset(self, index: torch.Tensor) -> TensorDataset:
         """Rows ``index`` as a new dataset (one gather, no per-sample work)."""
         return TensorDataset(self.X[index], None if self.y is None else self.y[index])
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The data of one fit, as the estimator hands it to its net.
+
+    Parameters
+    ----------
+    full : TensorDataset
+        Every row, in the order given to ``fit``.
+    train : TensorDataset
+        The rows trained on (``full`` without a validation split).
+    valid : TensorDataset or None
+        The validation split of early stopping, if any.
+    """
+
+    full: TensorDataset
+    train: TensorDataset
+    valid: TensorDataset | None = None
 
 
 class TensorBatchIterator:
@@ -170,166 +180,6 @@ class NetCheckpoint:
             getattr(net, f"{name}_").load_state_dict(state)
         del net.history[self.n_epochs :]
         net.callbacks_ = self.callbacks
-
-
-class AutoencoderNet(InterruptibleNet):
-    """skorch net whose loss reconstructs the input, plus the shared regularisers.
-
-    The module returns a dict of named outputs with at least ``'raw'`` (decoder output
-    before the output activation) and ``'z'`` (the code; a VAE adds ``'mu'``, its
-    mean). ``criterion`` is the reconstruction loss. Models with extra loss terms
-    override :meth:`get_loss_terms` and list them in ``loss_terms``; the regularisers
-    of ``regularization`` (sparsity, contractive, weight decay, supervised,
-    consistency) are added
-    on top by :meth:`get_loss`, for every model alike. Each term is logged per batch
-    (``train_<name>``/``valid_<name>``) and averaged per epoch into the history,
-    beside ``train_loss``/``valid_loss``.
-
-    Parameters
-    ----------
-    module, criterion, **kwargs
-        As for :class:`skorch.NeuralNet`.
-    regularization : Regularization, default=None
-        The regularisers; ``None`` means none.
-    """
-
-    #: names of the model's own terms returned by :meth:`get_loss_terms`, besides ``loss``
-    loss_terms: tuple[str, ...] = ("recon",)
-    #: parameters whose names start with these are not weight-decayed (e.g. a discriminator)
-    weight_decay_skip: tuple[str, ...] = ("discriminator.",)
-
-    def __init__(self, module, criterion, *, regularization=None, **kwargs):
-        super().__init__(module, criterion, **kwargs)
-        self.regularization = regularization
-
-    @property
-    def regularization_(self) -> Regularization:
-        return self.regularization or Regularization()
-
-    @property
-    def logged_terms(self) -> tuple[str, ...]:
-        """Every term logged per epoch: the model's, then the regularisers'."""
-        return (*self.loss_terms, *self.regularization_.term_names)
-
-    # -- training step: corrupt the encoder's input, reconstruct the clean one
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        reg = self.regularization_
-        inputs = corrupt(Xi, reg.noise, reg.noise_level)
-        if reg.needs_input_gradient:
-            inputs = inputs.detach().requires_grad_(True)
-        self._encoder_input = inputs
-        try:
-            y_pred = self.infer(inputs, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-            loss.backward()
-        finally:
-            self._encoder_input = None
-        return {"loss": loss, "y_pred": y_pred}
-
-    # -- the labelled rows the supervised term draws from at each training step
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        super().on_train_begin(net, X=X, y=y, **kwargs)
-        self._labelled = None
-        if self.regularization_.supervised_weight and getattr(X, "y", None) is not None:
-            labelled = X.y >= 0
-            self._labelled = (X.X[labelled], X.y[labelled])
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        super().on_train_end(net, X=X, y=y, **kwargs)
-        self._labelled = None  # not pickled with the model
-
-    def get_loss_terms(self, y_pred, y_true, X, training):
-        """Return a dict of named 0-dim loss tensors including the total ``'loss'``."""
-        recon = self.criterion_(y_pred["raw"], X)
-        return {"loss": recon, "recon": recon}
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        terms = self.get_loss_terms(y_pred, y_true, X, training)
-        terms = self._add_regularization(terms, y_pred, y_true, X, training)
-        prefix = "train" if training else "valid"
-        for name in self.logged_terms:
-            self.history.record_batch(f"{prefix}_{name}", terms[name].item())
-        return terms["loss"]
-
-    def _add_regularization(self, terms, y_pred, y_true, X, training):
-        reg = self.regularization_
-        if not reg.term_names:
-            return terms
-        code = y_pred.get("mu", y_pred["z"])
-        loss = terms["loss"]
-        if reg.sparsity_weight:
-            terms["sparsity"] = sparsity_penalty(code, reg.sparsity, reg.sparsity_target)
-            loss = loss + reg.sparsity_weight * terms["sparsity"]
-        if reg.contractive_weight:
-            terms["contractive"] = self._contractive_term(code, X, training)
-            loss = loss + reg.contractive_weight * terms["contractive"]
-        if reg.weight_decay:
-            terms["weight_decay"] = weight_penalty(self.module_, self.weight_decay_skip).to(
-                loss.device
-            )
-            loss = loss + reg.weight_decay * terms["weight_decay"]
-        if reg.supervised_weight:
-            terms["supervised"] = self._supervised_term(code, y_true, training)
-            loss = loss + reg.supervised_weight * terms["supervised"]
-        if reg.consistency_weight:
-            terms["consistency"] = self._consistency_term(X)
-            loss = loss + reg.consistency_weight * terms["consistency"]
-        terms["loss"] = loss
-        return terms
-
-    def _contractive_term(self, code, X, training):
-        inputs = getattr(self, "_encoder_input", None)
-        if training and inputs is not None:
-            return contractive_penalty(code, inputs, create_graph=True)
-        # Validation runs without gradients; the Jacobian needs them, briefly.
-        with torch.enable_grad():
-            inputs = X.detach().requires_grad_(True)
-            return contractive_penalty(self.module_.encode(inputs), inputs, create_graph=False)
-
-    def _supervised_term(self, code, y_true, training):
-        head = self.module_.supervised_head
-        labelled = getattr(self, "_labelled", None)
-        if training and labelled is not None and len(labelled[0]):
-            # Each step pairs its batch with a batch of labelled rows: with 100 labels
-            # among 60,000 images, most batches would otherwise hold none.
-            X_lab, y_lab = labelled
-            size = len(X_lab) if self.batch_size in (-1, None) else self.batch_size
-            index = torch.randint(len(X_lab), (min(size, len(X_lab)),), device=X_lab.device)
-            # Corrupted as the reconstruction's inputs are: on clean rows the head
-            # learns the few labelled images by heart and pulls their codes apart
-            # from the rest (KMNIST, 1,000 labels, masking noise 0.3: an SVC on the
-            # codes 16.10 % test error with clean labelled rows, 15.05 % with these).
-            reg = self.regularization_
-            inputs = corrupt(X_lab[index], reg.noise, reg.noise_level)
-            return supervised_penalty(head(self.module_.encode(inputs)), y_lab[index])
-        if y_true is None:
-            return code.sum() * 0.0
-        return supervised_penalty(head(code), y_true)
-
-    def _consistency_term(self, X):
-        """Virtual adversarial training's term on the supervised head, on clean rows."""
-        module = self.module_
-
-        def predict(inputs):
-            return module.supervised_head(module.encode(inputs))
-
-        radius = self.regularization_.consistency_radius
-        return virtual_adversarial_penalty(predict, X, predict(X), radius=radius)
-
-    @property
-    def _default_callbacks(self):
-        callbacks = list(super()._default_callbacks)
-        for name in self.logged_terms:
-            callbacks.append(
-                (
-                    f"train_{name}",
-                    PassthroughScoring(name=f"train_{name}", on_train=True),
-                )
-            )
-            callbacks.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
-        return callbacks
 
 
 def picklable_net(net: NeuralNet) -> NeuralNet:

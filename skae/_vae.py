@@ -19,9 +19,10 @@ from torch import nn
 
 from ._base import BaseAutoencoder
 from ._conv import make_conv_decoder, make_conv_encoder, resolve_image_shape
+from ._loss_terms import GaussianKLTerm, gaussian_kl
 from ._nn import OUTPUT_ACTIVATIONS, make_mlp
-from ._regularization import SUPERVISED_PARAMETER_CONSTRAINTS, fill_parameter_docs
-from ._training import AutoencoderNet
+from ._parameters import shares_parameters
+from ._regularizers import AUTOENCODER_PARAMETERS
 from ._validation import NonBoolInterval
 
 ARCHITECTURES = ("dense", "conv")
@@ -36,11 +37,6 @@ def reparameterize(
     # draws as float32 inference and training for the same seed.
     eps = torch.randn(mu.shape, generator=generator, dtype=torch.float32, device=mu.device)
     return mu + torch.exp(0.5 * logvar) * eps.to(mu.dtype)
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Per-sample ``KL(N(mu, exp(logvar)) || N(0, I))``, summed over the code."""
-    return 0.5 * torch.sum(mu**2 + logvar.exp() - logvar - 1.0, dim=1)
 
 
 def negative_log_likelihood(
@@ -103,43 +99,24 @@ class VAEModule(nn.Module):
         # is estimated with one draw, in training and validation alike.
         mu, logvar = self.encode_stats(x)
         z = reparameterize(mu, logvar)
-        return {"z": z, "mu": mu, "logvar": logvar, "raw": self.decode_raw(z)}
+        # The code the regularisers act on is the posterior mean, which transform returns.
+        return {"z": z, "mu": mu, "logvar": logvar, "code": mu, "raw": self.decode_raw(z)}
 
 
-class VAENet(AutoencoderNet):
-    """skorch net: summed reconstruction + ``beta`` x KL, with optional KL warm-up.
-
-    With ``kl_warmup_epochs=W > 0`` the KL weight of training epoch ``e`` (from 1) is
-    ``beta * min(1, (e - 1) / W)``; it is recorded as ``beta`` in the history. The
-    validation loss always uses the full ``beta``, so early stopping compares epochs
-    on the same objective.
-    """
-
-    loss_terms = ("recon", "kl")
-
-    def __init__(self, module, criterion, *, beta=1.0, kl_warmup_epochs=0, **kwargs):
-        super().__init__(module, criterion, **kwargs)
-        self.beta = beta
-        self.kl_warmup_epochs = kl_warmup_epochs
-
-    def kl_weight(self, training: bool) -> float:
-        """The KL weight of the current epoch (the full ``beta`` outside training)."""
-        if not training or not self.kl_warmup_epochs:
-            return float(self.beta)
-        epoch = len(self.history)  # skorch opened the current epoch's row already
-        return float(self.beta) * min(1.0, max(0, epoch - 1) / self.kl_warmup_epochs)
-
-    def on_epoch_begin(self, net, **kwargs):
-        super().on_epoch_begin(net, **kwargs)
-        self.history.record("beta", self.kl_weight(training=True))
-
-    def get_loss_terms(self, y_pred, y_true, X, training):
-        recon = self.criterion_(y_pred["raw"], X)
-        kl = gaussian_kl(y_pred["mu"], y_pred["logvar"]).mean()
-        return {"loss": recon + self.kl_weight(training) * kl, "recon": recon, "kl": kl}
-
-
-@fill_parameter_docs
+@shares_parameters(
+    AUTOENCODER_PARAMETERS,
+    notes={
+        "early_stopping": """\
+            The validation loss is the negative ELBO with the full ``beta``.""",
+        "random_state": """\
+            It also seeds the draws of ``transform_mode='sample'``, :meth:`elbo` and
+            :meth:`score`.""",
+        "sparsity": """\
+            The sparsity and contractive terms apply to the posterior mean (the code
+            :meth:`transform` returns); ``'kl'`` needs a bounded code, which a VAE does
+            not have.""",
+    },
+)
 class VAETransformer(BaseAutoencoder):
     """Variational autoencoder whose posterior mean is the transformed representation.
 
@@ -199,40 +176,7 @@ class VAETransformer(BaseAutoencoder):
         What :meth:`transform` returns: the posterior mean (deterministic), a draw
         from ``q(z | x)`` (reproducible: seeded from ``random_state``), or the mean and
         log-variance side by side (``2 * latent_dim`` columns).
-    optimizer : str or torch.optim.Optimizer subclass, default='adam'
-        Optimizer name or class (see :class:`AutoencoderTransformer`).
-    optimizer_kwargs : dict, default=None
-        Its keyword arguments besides ``lr`` (also settable as ``optimizer__<name>``).
-    lr : float, default=1e-3
-        Learning rate.
-    batch_size : int, -1 or 'full', default=128
-        Samples per gradient step.
-    max_epochs : int, default=50
-        Number of passes over the training data.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` and stop when the validation loss (the
-        negative ELBO with the full ``beta``) stalls; the best weights are kept.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    patience : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
-        Minimum absolute improvement of the validation loss.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks.
-    verbose : int, default=0
-        0 is silent, 1 prints skorch's per-epoch table, 2 adds a progress bar.
-    device : str, default='cpu'
-        'cpu', 'cuda', 'cuda:N' or 'auto'.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, the training noise, and the draws of
-        ``transform_mode='sample'``, :meth:`elbo` and :meth:`score`.
-    %(regularization_parameters)s
-        The sparsity and contractive terms apply to the posterior mean (the code
-        :meth:`transform` returns); ``sparsity='kl'`` needs a bounded code, which a
-        VAE does not have.
-    %(supervised_parameters)s
-    %(threads_parameters)s
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -293,7 +237,6 @@ class VAETransformer(BaseAutoencoder):
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
-        **SUPERVISED_PARAMETER_CONSTRAINTS,
         "architecture": [StrOptions(set(ARCHITECTURES))],
         "conv_channels": ["array-like"],
         "image_shape": ["array-like", None],
@@ -301,9 +244,9 @@ class VAETransformer(BaseAutoencoder):
         "kl_warmup_epochs": [NonBoolInterval(Integral, 0, None, closed="left")],
         "transform_mode": [StrOptions(set(TRANSFORM_MODES))],
     }
-    _net_class = VAENet
     _reconstruction_reduction = "sum_per_sample"
 
+    # The model's own parameters; shares_parameters appends AUTOENCODER_PARAMETERS.
     def __init__(
         self,
         latent_dim=10,
@@ -317,32 +260,6 @@ class VAETransformer(BaseAutoencoder):
         beta=1.0,
         kl_warmup_epochs=0,
         transform_mode="mean",
-        optimizer="adam",
-        optimizer_kwargs=None,
-        lr=1e-3,
-        batch_size=128,
-        max_epochs=50,
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=10,
-        tol=1e-4,
-        callbacks=None,
-        verbose=0,
-        device="cpu",
-        random_state=None,
-        noise=None,
-        noise_level=0.2,
-        sparsity="l1",
-        sparsity_weight=0.0,
-        sparsity_target=0.05,
-        contractive_weight=0.0,
-        dropout=0.0,
-        weight_decay=0.0,
-        lr_schedule=None,
-        supervised_weight=0.0,
-        consistency_weight=0.0,
-        consistency_radius=2.0,
-        n_threads=None,
     ):
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -355,32 +272,6 @@ class VAETransformer(BaseAutoencoder):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.transform_mode = transform_mode
-        self.optimizer = optimizer
-        self.optimizer_kwargs = optimizer_kwargs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
-        self.noise = noise
-        self.noise_level = noise_level
-        self.sparsity = sparsity
-        self.sparsity_weight = sparsity_weight
-        self.sparsity_target = sparsity_target
-        self.contractive_weight = contractive_weight
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.supervised_weight = supervised_weight
-        self.consistency_weight = consistency_weight
-        self.consistency_radius = consistency_radius
-        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ use
     def _code_encoder(self) -> nn.Module:
@@ -595,8 +486,8 @@ class VAETransformer(BaseAutoencoder):
             )
         return VAEModule(encoder, decoder, k, self.output_activation_)
 
-    def _net_params(self):
-        return {"beta": self.beta, "kl_warmup_epochs": self.kl_warmup_epochs}
+    def _model_terms(self):
+        return [GaussianKLTerm(self.beta, self.kl_warmup_epochs)]
 
     def _checked_transform_mode(self) -> str:
         # transform_mode may be changed with set_params after fit.

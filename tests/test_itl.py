@@ -92,16 +92,18 @@ def test_semi_supervised_codes_follow_class_segments(digits):
 
 
 def _loss_gradients(itl, X, y, lambda_):
-    """Gradients of the net's own training loss, with the penalty weighted by lambda_."""
+    """Gradients of the net's own loss, with the penalty terms weighted by lambda_."""
     net = itl.net_
-    net.penalty_weight = lambda_
+    for term in net.terms:
+        if term.name in ("csd", "generator"):
+            term.weight = lambda_
     module = net.module_
     module.train()
     module.zero_grad()
     Xt = torch.as_tensor(X, dtype=torch.float32)
     yt = torch.as_tensor(y)
     torch.manual_seed(0)  # the same prior draw for every lambda_
-    net.get_loss(net.infer(Xt), yt, X=Xt, training=False).backward()
+    net.loss_of(net.step_context((Xt, yt), training=False)).backward()
     return {name: p.grad.clone() for name, p in module.named_parameters() if p.grad is not None}
 
 

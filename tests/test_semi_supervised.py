@@ -126,7 +126,7 @@ def test_encoder_classifier_logs_both_terms(classifier_semi):
         h["train_loss"], h["train_classification"] + 1.0 * h["train_recon"], rtol=1e-5
     )
     # The labelled copy used in training is not kept (nor pickled) with the model.
-    assert classifier_semi.net_.labelled_X is None
+    assert classifier_semi.net_.labelled_rows is None
 
 
 def test_encoder_classifier_keeps_the_autoencoders_auto_loss(few_labels):
@@ -137,7 +137,8 @@ def test_encoder_classifier_keeps_the_autoencoders_auto_loss(few_labels):
     assert (ae.loss_, ae.output_activation_) == ("bce", "sigmoid")
     clf = _encoder_classifier(ae, reconstruction_weight=1.0, max_epochs=1, lr=1e-9)
     clf.fit(X_train, y_partial)
-    assert (clf.net_.recon_loss, clf.net_.recon_output_activation) == ("bce", "sigmoid")
+    (reconstruction,) = [term for term in clf.net_.terms if term.name == "recon"]
+    assert (reconstruction.loss, reconstruction.output_activation) == ("bce", "sigmoid")
     # With a tiny lr nothing moves: the term is the autoencoder's own training loss.
     np.testing.assert_allclose(
         clf.history_["train_recon"].iloc[0], ae.history_["train_loss"].iloc[-1], rtol=0.05
@@ -356,7 +357,8 @@ def test_itl_style_part_beats_pure_onehot(few_labels, itl_semi):
 
 def test_itl_never_learns_minus_one(few_labels, itl_semi):
     assert itl_semi.classes_.tolist() == list(range(10))
-    assert itl_semi.net_.labelled_X is None  # not pickled with the model
+    # the labelled rows of training are not pickled with the model
+    assert itl_semi.net_.paired_rows is None and itl_semi.net_.labelled_rows is None
     with pytest.raises(ValueError, match="only unlabelled rows"):
         _itl(max_epochs=1).fit(few_labels[0], np.full(len(few_labels[0]), -1))
 
