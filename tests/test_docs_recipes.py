@@ -57,7 +57,9 @@ def _recipes():
             match = MARKER.match(line)
             if match:
                 yield pytest.param(
-                    page, _code_after(lines, number), *match.groups(),
+                    page,
+                    _code_after(lines, number),
+                    *match.groups(),
                     id=f"{page.name}:{number + 1}",
                 )
 
