@@ -51,6 +51,6 @@ def classifier_names() -> list[str]:
     --------
     >>> from skae.study import classifier_names
     >>> classifier_names()
-    ['logreg', 'svc', 'mlp', 'mlp-sigmoid']
+    ['logreg', 'svc', 'knn', 'mlp', 'mlp-sigmoid']
     """
     return list(CLASSIFIERS)
