@@ -18,9 +18,10 @@ code three scikit-learn classifiers are trained: a sigmoid MLP (one hidden layer
 Reported: test accuracy, macro precision and recall, per-class precision and recall
 (each representation at its best latent size, sigmoid MLP) and confusion matrices.
 
-It runs through :func:`skae.study.run_study`, whose folder
-(``results/_scratch/latent_size``) keeps every finished row: an interrupted run resumes
-where it stopped when started again with the same options.
+It runs through :func:`skae.study.run_study`, whose folders
+(``results/_scratch/latent_size`` and, for ``ae-default``,
+``results/_scratch/latent_size_defaults``) keep every finished row: an interrupted run
+resumes where it stopped when started again with the same options.
 
 Protocol: the first ``--n-train`` (default 10,000) MNIST training images to fit
 everything, the official 10,000 test images to evaluate.
@@ -42,6 +43,9 @@ from skae.study import load_predictions, run_study
 
 LATENT_SIZES = (2, 4, 8, 16, 32, 64)
 REPRESENTATIONS = ("pca", "ae-default", "kae1", "kae3", "kae5")
+#: run in a study of their own, given no network setting: a study's explicit settings
+#: (epochs, hidden sizes, optimizer...) reach ae-default too
+DEFAULTS = ("ae-default",)
 CLASSIFIERS = ("mlp-sigmoid", "logreg", "svc")
 HIDDEN = (256,)
 RPROP_STEP = 0.01
@@ -72,13 +76,16 @@ def plateau_summary(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def per_class(table: pd.DataFrame, folder, classifier: str) -> pd.DataFrame:
-    """Per-class precision and recall of each representation's best latent size."""
+def per_class(table: pd.DataFrame, folders: dict, classifier: str) -> pd.DataFrame:
+    """Per-class precision and recall of each representation's best latent size.
+
+    ``folders`` maps each representation to the study folder holding its predictions.
+    """
     rows = []
     subset = table[table["classifier"] == classifier]
     for representation, group in subset.groupby("representation", sort=False):
         best = group.loc[group["accuracy"].idxmax()]
-        y_true, y_pred = load_predictions(folder, best)
+        y_true, y_pred = load_predictions(folders[representation], best)
         precision, recall, _, _ = precision_recall_fscore_support(
             y_true, y_pred, labels=np.arange(10), zero_division=0
         )
@@ -118,7 +125,7 @@ def plot_accuracy(table: pd.DataFrame, path) -> None:
     fig.savefig(path, dpi=90)
 
 
-def plot_confusions(table: pd.DataFrame, folder, classifier: str, path) -> None:
+def plot_confusions(table: pd.DataFrame, folders: dict, classifier: str, path) -> None:
     from matplotlib.figure import Figure
 
     subset = table[table["classifier"] == classifier]
@@ -127,7 +134,7 @@ def plot_confusions(table: pd.DataFrame, folder, classifier: str, path) -> None:
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, (representation, group) in zip(axes, groups):
         best = group.loc[group["accuracy"].idxmax()]
-        y_true, y_pred = load_predictions(folder, best)
+        y_true, y_pred = load_predictions(folders[representation], best)
         ConfusionMatrixDisplay.from_predictions(y_true, y_pred, ax=ax, colorbar=False)
         ax.set_title(
             f"{representation}, m={int(best['latent_dim'])}: {best['accuracy']:.3f}",
@@ -156,26 +163,39 @@ def main(argv=None):
     epochs = 5 if args.quick else args.epochs
     n_train, n_test = (1000, 1000) if args.quick else (args.n_train, "all")
     folder = RESULTS / "_scratch" / f"latent_size{suffix}"
+    defaults_folder = RESULTS / "_scratch" / f"latent_size{suffix}_defaults"
+    folders = {name: defaults_folder if name in DEFAULTS else folder for name in REPRESENTATIONS}
 
     start = time.perf_counter()
-    table = run_study(
-        "mnist",
-        REPRESENTATIONS,
-        latent_sizes,
-        CLASSIFIERS,
+    common = dict(
         seeds=(args.seed,),
         n_jobs=args.n_jobs,
-        output_dir=folder,
         data_home=args.data_home,
         n_train=n_train,
         n_test=n_test,
+        verbose=1,
+    )
+    defaults = run_study(
+        "mnist", DEFAULTS, latent_sizes, CLASSIFIERS, output_dir=defaults_folder, **common
+    )
+    trained = run_study(
+        "mnist",
+        [name for name in REPRESENTATIONS if name not in DEFAULTS],
+        latent_sizes,
+        CLASSIFIERS,
+        output_dir=folder,
         max_epochs=epochs,
         hidden_layer_sizes=HIDDEN,
         optimizer="rprop",
         lr=RPROP_STEP,
         batch_size="full",
-        verbose=1,
+        **common,
     )
+    table = pd.concat([defaults, trained], ignore_index=True)
+    order = {name: i for i, name in enumerate(REPRESENTATIONS)}
+    table = table.sort_values(
+        "representation", key=lambda names: names.map(order), kind="stable"
+    ).reset_index(drop=True)
     minutes = (time.perf_counter() - start) / 60
     config = pd.read_json(folder / "study.json", typ="series")
     header = machine_header(
@@ -197,7 +217,7 @@ def main(argv=None):
     )
     print("\n".join(summary))
 
-    classes = per_class(table, folder, "mlp-sigmoid")
+    classes = per_class(table, folders, "mlp-sigmoid")
     save_table(
         classes,
         f"latent_size_per_class{suffix}",
@@ -205,7 +225,7 @@ def main(argv=None):
         "its best latent size, sigmoid MLP classifier. " + header,
     )
     plot_accuracy(table, RESULTS / f"latent_size_accuracy{suffix}.png")
-    plot_confusions(table, folder, "mlp-sigmoid", RESULTS / f"latent_size_confusion{suffix}.png")
+    plot_confusions(table, folders, "mlp-sigmoid", RESULTS / f"latent_size_confusion{suffix}.png")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@ from skae.__main__ import main
 from skae.study import _runner
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = ["study", "--quick", "-r", "pca", "ae-relu", "-m", "2", "4"]
+#: what most tests pin rather than take from the defaults: one classifier, no
+#: few-labels table, and the fits in this process (where the monkeypatches apply)
+PLAIN = ["-c", "logreg", "--few-labels", "0", "--n-jobs", "1"]
+QUICK_R = ["study", "--quick", *PLAIN, "-r"]
+QUICK = [*QUICK_R, "pca", "ae-relu", "-m", "2", "4"]
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +51,7 @@ def test_study_prints_table_writes_files_and_resumes(tmp_path, capsys):
 
 
 def test_quiet_prints_only_the_table(capsys):
-    assert main(["study", "--quick", "-r", "pca", "-m", "2", "-q", "--no-figures"]) == 0
+    assert main([*QUICK_R, "pca", "-m", "2", "-q", "--no-figures"]) == 0
     captured = capsys.readouterr()
     assert len(captured.out.strip().splitlines()) == 2  # header and one row
     assert captured.err == ""
@@ -55,7 +59,7 @@ def test_quiet_prints_only_the_table(capsys):
 
 
 def test_verbose_prints_a_line_per_row(capsys):
-    assert main(["study", "--quick", "-r", "pca", "-m", "2", "4", "-v", "--no-figures"]) == 0
+    assert main([*QUICK_R, "pca", "-m", "2", "4", "-v", "--no-figures"]) == 0
     err = capsys.readouterr().err
     assert "pca m=2 logreg seed=0: accuracy" in err and "pca m=4 logreg" in err
 
@@ -117,8 +121,8 @@ def test_user_errors_are_one_line(args, status, message, tmp_path, capsys):
 
 
 def test_settings_clash_names_the_option(capsys):
-    assert main([*QUICK[:3], "pca", "-m", "2", "-q", "--no-figures"]) == 0
-    assert main([*QUICK[:3], "pca", "-m", "2", "--max-epochs", "5", "--no-figures"]) == 2
+    assert main([*QUICK_R, "pca", "-m", "2", "-q", "--no-figures"]) == 0
+    assert main([*QUICK_R, "pca", "-m", "2", "--max-epochs", "5", "--no-figures"]) == 2
     err = capsys.readouterr().err
     assert "max_epochs: 3 there, 5 here" in err
     assert "use another --output-dir, or --overwrite to replace it" in err
@@ -131,7 +135,7 @@ def test_second_study_into_the_same_folder(capsys):
     folder = Path("skae-study/digits-quick")
     folder.mkdir(parents=True)
     with _StudyFolder(folder).locked():
-        assert main([*QUICK[:3], "pca", "-m", "2", "--no-figures"]) == 2
+        assert main([*QUICK_R, "pca", "-m", "2", "--no-figures"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("skae: error: another skae study is writing into 'skae-study/digits")
     assert err.rstrip().endswith("or use another --output-dir.") and err.count("\n") == 1
@@ -150,7 +154,7 @@ def test_failed_rows_are_shown_and_the_study_goes_on(monkeypatch, capsys):
 
     entry = _registry.Representation("diverging", "", lambda s, m, seed: Diverging(m), ())
     monkeypatch.setitem(_registry.REPRESENTATIONS, "diverging", entry)
-    assert main(["study", "--quick", "-r", "pca", "diverging", "-m", "2", "--no-figures"]) == 0
+    assert main([*QUICK_R, "pca", "diverging", "-m", "2", "--no-figures"]) == 0
     captured = capsys.readouterr()
     rows = captured.out.split("\n\n")[0].splitlines()[1:]
     assert rows[1].split()[:5] == ["diverging", "2", "2", "logreg", "0"]
@@ -169,10 +173,64 @@ def test_help_states_each_default_once():
     assert "(default: None)" not in text and "(default: False)" not in text
     assert "$SKAE_DATA) (default" not in text and text.count("$SKAE_DATA") == 1
     assert "code sizes (default: 2 8 16)" in text and "'2'" not in text
-    assert "(default: pca ae-relu ae-sigmoid vae)" in text
-    assert "(default: 100 on digits, 20 on 28x28 images, 3 with --quick)" in text
-    assert "all cores (default: 1)" in text
+    assert "(default: pca ae-default)" in text
+    compact = "".join(text.split())  # argparse may wrap lines after a hyphen
+    assert "(default:100ondigits,20on28x28images,3with--quick;ae-default:itsown" in compact
+    assert "applytoae-defaultonlywhengiven" in compact
+    assert "(default: all cores, or 1 with --quick" in text
+    assert "no such table (default: 5)" in text
     assert "MNIST subsets" not in text and "digits keeps all its images" in text
+
+
+def test_defaults_compare_pca_with_skaes_default_autoencoder():
+    """``skae study`` alone: PCA and skae's default autoencoder, three classifiers."""
+    from skae.study._cli import build_parser
+
+    args = build_parser().parse_args(["study"])
+    assert args.representations == ["pca", "ae-default"]
+    assert args.classifiers == ["logreg", "svc", "knn"]
+    assert args.latent_sizes == [2, 8, 16]
+    assert args.few_labels == 5 and args.threads == 1
+    # no setting of the neural representations is given: ae-default keeps its own
+    given = [args.max_epochs, args.hidden, args.optimizer, args.lr, args.batch_size]
+    assert given == [None] * 5
+
+
+def test_fits_run_on_all_cores_but_for_quick_runs(monkeypatch, capsys):
+    from skae.study import StudyError, _cli
+
+    seen = []
+
+    def recording(**kwargs):
+        seen.append(kwargs["n_jobs"])
+        raise StudyError("stop here")
+
+    monkeypatch.setattr(_cli, "run_study", recording)
+    for argv in (["study"], ["study", "--quick"], ["study", "--quick", "--n-jobs", "2"]):
+        assert main(argv) == 2
+    assert seen == [-1, 1, 2]
+
+
+def test_few_labels_table_is_printed_and_saved(capsys):
+    argv = [*QUICK_R, "pca", "-m", "2", "--few-labels", "3", "--no-figures"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    title = "few labels: 3 per class (30 of 1,347 training images), the others unlabelled:"
+    table = out.split(title)[1].split("\n\n")[0].strip().splitlines()
+    assert table[0].split()[:5] == ["model", "params", "trained_on", "n_labelled", "n_unlabelled"]
+    assert [line.split()[0] for line in table[1:]] == ["encoder-classifier"] * 2 + ["svc"]
+    assert "few labels, best first (test accuracy, mean over seeds):" in out
+    assert "wrote results.csv, few_labels.csv, results.md to" in out
+    saved = pd.read_csv("skae-study/digits-quick/few_labels.csv")
+    assert saved["n_labelled"].tolist() == [30, 30, 30]
+    assert saved["n_unlabelled"].tolist() == [1317, 0, 0]
+    assert "Few labels: 3 per class" in Path("skae-study/digits-quick/results.md").read_text()
+
+
+def test_negative_few_labels_is_refused(capsys):
+    assert main(["study", "--few-labels", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--few-labels must be 0 (no few-labels table) or a positive integer, got -1" in err
 
 
 def test_summary_says_which_representation_won(capsys):
@@ -193,6 +251,11 @@ def test_summary_says_which_representation_won(capsys):
             "over",
             second["representation"],
         ]
+    wins = table.loc[table.groupby(["classifier", "latent_dim"])["accuracy"].idxmax()]
+    counts = wins["representation"].value_counts()
+    won = out.split("cells won: ")[1].splitlines()[0]
+    assert won.endswith("(of 4)")
+    assert f"pca {counts.get('pca', 0)}" in won and f"ae-relu {counts.get('ae-relu', 0)}" in won
 
 
 def test_interrupt_exits_130_and_keeps_rows(monkeypatch, capsys):
@@ -245,9 +308,7 @@ def _python_m_skae(*args, cwd):
 
 
 def test_python_m_skae_study(tmp_path):
-    done = _python_m_skae(
-        "study", "--quick", "-r", "pca", "-m", "2", "4", "-q", "--no-figures", cwd=tmp_path
-    )
+    done = _python_m_skae(*QUICK_R, "pca", "-m", "2", "4", "-q", "--no-figures", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split()[:2] == ["representation", "latent_dim"]
@@ -354,7 +415,7 @@ def test_license_is_shipped():
 
 @pytest.mark.parametrize("quiet", [False, True])
 def test_damaged_results_file_is_one_line(quiet, capsys):
-    args = [*QUICK[:3], "pca", "-m", "2", "4", "--no-figures"]
+    args = [*QUICK_R, "pca", "-m", "2", "4", "--no-figures"]
     assert main(args) == 0
     path = Path("skae-study/digits-quick/results.csv")
     lines = path.read_text().splitlines()

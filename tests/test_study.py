@@ -239,7 +239,9 @@ def test_kmnist_test_protocol():
 
 
 def test_k_ensemble_codes_are_concatenated():
-    table = run_study(representations=["kae2"], latent_sizes=[3], quick=True)
+    table = run_study(
+        representations=["kae2"], latent_sizes=[3], classifiers=["logreg"], quick=True
+    )
     assert table["n_codes"].tolist() == [6]
     assert "n_autoencoders=2" in table["params"].iloc[0]
     # two members, each 64-128-3 encoder and 3-128-64 decoder
@@ -300,7 +302,9 @@ def _register(monkeypatch, name, estimator_class):
     monkeypatch.setitem(_registry.REPRESENTATIONS, name, entry)
 
 
-FAILING = dict(representations=["pca", "diverging"], latent_sizes=[2], quick=True)
+FAILING = dict(
+    representations=["pca", "diverging"], latent_sizes=[2], classifiers=["logreg"], quick=True
+)
 
 
 def test_diverged_fit_is_a_failed_row_and_the_study_goes_on(tmp_path, monkeypatch):

@@ -22,9 +22,13 @@ from skae.study import _registry, _runner
 from skae.study._cell import _INTERRUPT
 from skae.study._folder import COLUMNS
 
-#: the finished study every case starts from (explicit representations: the default
-#: list is not what these tests are about)
-GRID = ["--quick", "-r", "pca", "-m", "2", "4", "--no-figures", "-q"]
+#: the finished study every case starts from (explicit representations and
+#: classifier, no few-labels table, fits in this process: the defaults are not what
+#: these tests are about)
+GRID = [
+    "--quick", "-r", "pca", "-m", "2", "4", "-c", "logreg", "--few-labels", "0",
+    "--n-jobs", "1", "--no-figures", "-q",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

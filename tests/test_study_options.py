@@ -121,6 +121,7 @@ def test_cli_seeds_optimizer_and_batch_size(fits, tmp_path, capsys):
         str(tmp_path),
         "-q",
         "--no-figures",
+        *("-c", "logreg", "--few-labels", "0", "--n-jobs", "1"),
     ]
     assert main(argv) == 0
     results = pd.read_csv(tmp_path / "results.csv")
@@ -150,3 +151,91 @@ def test_ae_default_is_skae_with_nothing_set():
     assert model.get_params() == expected  # the study's settings do not leak in
     row = REPRESENTATIONS["ae-default"].describe(model)
     assert "hidden_layer_sizes=(1024, 256)" in row and "max_epochs=auto" in row
+
+
+def _ae_default(**options):
+    """The ae-default model a study with these run_study options fits at latent size 4."""
+    from skae.study._plan import make_plan
+    from skae.study._registry import REPRESENTATIONS
+
+    settings = dict(
+        max_epochs=None, hidden_layer_sizes=None, optimizer=None, lr=None, batch_size=None
+    )
+    plan = make_plan(
+        "digits", ["ae-default"], [4], ["logreg"], [2], n_jobs=1, output_dir=None,
+        n_train=None, n_test=None, torch_threads=1, verbose=0, **{"quick": False, **settings,
+        **options},
+    )  # fmt: skip
+    return REPRESENTATIONS["ae-default"].build(plan.settings, 4, 2)
+
+
+def test_ae_default_takes_only_the_options_given():
+    from skae import AutoencoderTransformer
+
+    defaults = AutoencoderTransformer(latent_dim=4, random_state=2).get_params()
+    # the study's own defaults for its small networks do not reach it
+    assert _ae_default().get_params() == defaults
+    given = dict(max_epochs=7, hidden_layer_sizes=(32,), optimizer="sgd", lr=0.01, batch_size=64)
+    model = _ae_default(**given)
+    assert {k: model.get_params()[k] for k in given} == given
+    assert model.get_params() == {**defaults, **given}
+    # a quick run is short for it too; nothing else changes
+    assert _ae_default(quick=True).get_params() == {**defaults, "max_epochs": 3}
+
+
+FEW = dict(
+    representations=["pca"], latent_sizes=[2], classifiers=["logreg"], quick=True, figures=False
+)
+
+
+def test_few_labels_table(tmp_path, monkeypatch):
+    from skae import EncoderClassifier
+
+    table, few = run_study(few_labels=2, output_dir=tmp_path, **FEW)
+    assert len(table) == 1
+    assert few[["model", "trained_on"]].to_numpy().tolist() == [
+        ["encoder-classifier", "labelled + unlabelled"],
+        ["encoder-classifier", "labelled"],
+        ["svc", "labelled"],
+    ]
+    assert few["n_labelled"].tolist() == [20] * 3
+    assert few["n_unlabelled"].tolist() == [1347 - 20, 0, 0]
+    assert (few["error"] == "").all() and (few["accuracy"] > 0.5).all()
+    # quick: the pre-trained autoencoder is short, and its row says so
+    assert few["params"].tolist() == ["encoder__max_epochs=3", "", ""]
+    saved = pd.read_csv(tmp_path / "few_labels.csv", keep_default_na=False)
+    assert saved["accuracy"].tolist() == few["accuracy"].tolist()
+
+    # a rerun in the same folder trains nothing and gives the same table
+    fitted = []
+    monkeypatch.setattr(EncoderClassifier, "fit", lambda self, X, y: fitted.append(self))
+    _, again = run_study(few_labels=2, output_dir=tmp_path, **FEW)
+    assert fitted == []
+    pd.testing.assert_frame_equal(again, few)
+    # without few_labels, a study gives its table alone
+    assert isinstance(run_study(output_dir=tmp_path, **FEW), pd.DataFrame)
+
+
+def test_few_label_draws_are_per_class_and_per_seed():
+    from skae.study import load_study_data
+    from skae.study._few_labels import few_label_mask
+
+    y = load_study_data("digits").y_train
+    mask = few_label_mask(y, 4, seed=0)
+    assert np.bincount(y[mask]).tolist() == [4] * 10
+    assert np.array_equal(mask, few_label_mask(y, 4, seed=0))
+    assert not np.array_equal(mask, few_label_mask(y, 4, seed=1))
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (0, "few_labels must be a positive integer or None, got 0"),
+        (200, "few_labels=200 is more than the 131 training images of class"),
+    ],
+)
+def test_bad_few_labels(labels, message):
+    from skae.study import StudyError
+
+    with pytest.raises(StudyError, match=message):
+        run_study(few_labels=labels, **FEW)

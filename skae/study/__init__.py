@@ -3,7 +3,8 @@
 :func:`run_study` fits every representation (PCA and the skae autoencoders) at every
 latent size and seed, trains scikit-learn classifiers on the codes and returns one
 pandas row per combination: accuracy, macro precision and recall, reconstruction
-error, timings and parameter counts. With an ``output_dir`` it writes the table as CSV
+error, timings and parameter counts; with ``few_labels``, also a table of classifiers
+trained on a few labels per class. With an ``output_dir`` it writes the tables as CSV
 and Markdown plus figures, row by row, so that an interrupted study resumes where it
 stopped. The console command ``skae study`` (or ``python -m skae study``) runs the
 same thing; see the user guide page "Running a study".
@@ -51,6 +52,6 @@ def classifier_names() -> list[str]:
     --------
     >>> from skae.study import classifier_names
     >>> classifier_names()
-    ['logreg', 'svc', 'mlp', 'mlp-sigmoid']
+    ['logreg', 'svc', 'knn', 'mlp', 'mlp-sigmoid']
     """
     return list(CLASSIFIERS)

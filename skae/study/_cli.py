@@ -12,7 +12,8 @@ import skae
 
 from ._data import DATASETS
 from ._errors import StudyError, StudyInterrupted
-from ._folder import FIGURE_NAMES, RESULTS_CSV, RESULTS_MD
+from ._few_labels import few_summary_lines, few_table, few_title
+from ._folder import FEW_LABELS_CSV, FIGURE_NAMES, RESULTS_CSV, RESULTS_MD
 from ._plan import (
     DEFAULT_CLASSIFIERS,
     DEFAULT_EPOCHS,
@@ -24,6 +25,9 @@ from ._plan import (
 from ._registry import CLASSIFIERS, REPRESENTATIONS, representation_names
 from ._runner import run_study
 from ._summary import settings_lines, summary_lines
+
+#: labels per class of the command's few-labels table (0: none)
+DEFAULT_FEW_LABELS = 5
 
 #: exit statuses
 EXIT_USAGE = 2
@@ -91,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
             "rerun the same command to resume an interrupted study (damaged lines of "
             "results.csv are dropped and computed again; a damaged or missing study.json is "
             "written again when the saved rows match the settings). With no options: "
-            "digits, PCA, two autoencoders and a VAE, latent sizes 2 8 16, logistic regression."
+            "digits, PCA against skae's default AutoencoderTransformer (ae-default) at "
+            "latent sizes 2 8 16, each followed by logistic regression, an RBF SVC and "
+            "5-NN, and a few-labels table (5 labels per class); the fits run in parallel "
+            "on the CPU cores."
         ),
         formatter_class=_HelpFormatter,
     )
@@ -125,9 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--n-jobs",
         type=int,
-        default=1,
+        default=None,
         help="fits run at once (processes; never more than the fits left or the CPU cores); "
-        "-1: all cores",
+        "-1: all cores (default: all cores, or 1 with --quick, where starting the "
+        "processes would cost more than it saves)",
     )
     add(
         "--threads",
@@ -170,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help=f"epochs of the neural representations (default: {DEFAULT_EPOCHS['digits']} on "
-        f"digits, {DEFAULT_EPOCHS_IMAGES} on 28x28 images, {QUICK_EPOCHS} with --quick)",
+        f"digits, {DEFAULT_EPOCHS_IMAGES} on 28x28 images, {QUICK_EPOCHS} with --quick; "
+        "ae-default: its own, 'auto')",
     )
     add(
         "--hidden",
@@ -178,11 +187,26 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="N",
-        help="encoder hidden sizes (default: 128 on digits, 256 on 28x28 images)",
+        help="encoder hidden sizes (default: 128 on digits, 256 on 28x28 images; "
+        "ae-default: its own, 1024 256). --hidden, --max-epochs, --optimizer, --lr and "
+        "--batch-size apply to ae-default only when given",
     )
-    add("--optimizer", default="adam", help="optimizer of the neural representations")
+    add(
+        "--optimizer",
+        default=None,
+        help="optimizer of the neural representations (default: adam)",
+    )
     add("--lr", type=float, default=None, help="their learning rate (default: the estimators')")
-    add("--batch-size", default="256", help="their batch size, or 'full'")
+    add("--batch-size", default=None, help="their batch size, or 'full' (default: 256)")
+    add(
+        "--few-labels",
+        type=int,
+        default=DEFAULT_FEW_LABELS,
+        metavar="N",
+        help="labels per class of the few-labels table: EncoderClassifier on every "
+        "training image with N labels per class (the rest unlabelled) against the same "
+        "classifier and an RBF SVC on the labelled images alone; 0: no such table",
+    )
     add(
         "--overwrite",
         action="store_true",
@@ -191,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--no-figures", action="store_true", help="do not draw figures")
     add("--list", action="store_true", help="list data sets, representations and classifiers")
-    add("-q", "--quiet", action="store_true", help="no progress bar, print only the table")
+    add("-q", "--quiet", action="store_true", help="no progress bar, print only the tables")
     add("-v", "--verbose", action="store_true", help="print a line per finished row")
     return parser
 
@@ -247,6 +271,16 @@ def format_table(frame) -> str:
     return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
 
+def format_few_table(frame) -> str:
+    """The printed view of a few-labels table; failed rows show ``failed``."""
+    view = few_table(frame).rename(columns=_SHORT).astype({"accuracy": object})
+    view = view.drop(columns=[c for c in ("error", "n_test") if c in view])
+    failed = frame["error"].fillna("").astype(bool).to_numpy()
+    view.loc[failed, "accuracy"] = "failed"
+    view.loc[~failed, "accuracy"] = [f"{v:.4g}" for v in frame.loc[~failed, "accuracy"]]
+    return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
 def _failures(frame) -> list[str]:
     """One line per failed row; the estimators' ``lr=...`` advice names the option."""
     failed = frame[frame["error"].fillna("").astype(bool)]
@@ -265,13 +299,18 @@ def _study(args) -> int:
     if output_dir is None:
         output_dir = Path("skae-study") / (args.dataset + ("-quick" if args.quick else ""))
     verbose = 0 if args.quiet else (2 if args.verbose else 1)
-    frame = run_study(
+    if args.few_labels < 0:
+        raise _UsageError(
+            f"--few-labels must be 0 (no few-labels table) or a positive integer, "
+            f"got {args.few_labels}"
+        )
+    result = run_study(
         dataset=args.dataset,
         representations=_split(args.representations),
         latent_sizes=_ints(args.latent_sizes, "latent sizes"),
         classifiers=_split(args.classifiers),
         seeds=_ints(args.seeds, "seeds"),
-        n_jobs=args.n_jobs,
+        n_jobs=args.n_jobs if args.n_jobs is not None else (1 if args.quick else -1),
         output_dir=output_dir,
         quick=args.quick,
         data_home=args.data_home,
@@ -287,16 +326,31 @@ def _study(args) -> int:
         overwrite=args.overwrite,
         figures=not args.no_figures,
         verbose=verbose,
+        few_labels=args.few_labels or None,
     )
+    frame, few = result if args.few_labels else (result, None)
     print(format_table(frame))
     if not args.quiet:
         for block in (_failures(frame), summary_lines(frame), settings_lines(frame)):
             if block:
                 print("\n" + "\n".join(block))
+    if few is not None and len(few):
+        print(f"\n{few_title(few)}\n{format_few_table(few)}")
+        if not args.quiet:
+            failed = [
+                f"few labels: {r.model} on {r.trained_on} rows seed={r.seed} failed: {r.error}"
+                for r in few.itertuples()
+                if r.error
+            ]
+            for block in (failed, few_summary_lines(few)):
+                if block:
+                    print("\n" + "\n".join(block))
+    if not args.quiet:
         folder = Path(output_dir)
         figures = [name for name in FIGURE_NAMES if (folder / name).exists()]
+        files = [RESULTS_CSV, *([FEW_LABELS_CSV] if few is not None else []), RESULTS_MD]
         print(
-            f"\nwrote {RESULTS_CSV}, {RESULTS_MD}"
+            f"\nwrote {', '.join(files)}"
             + (f" and {len(figures)} figures" if figures else "")
             + f" to {folder}"
         )

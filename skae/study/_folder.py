@@ -59,6 +59,8 @@ DAMAGED_SUFFIX = ".damaged"
 #: held (flock) by the study writing into the folder
 LOCK_FILE = ".skae-study.lock"
 RESULTS_MD = "results.md"
+#: the few-labels table, written whole after each of its rows
+FEW_LABELS_CSV = "few_labels.csv"
 CONFIG_JSON = "study.json"
 TEST_LABELS = "test_labels.npy"
 FITS_DIR = "fits"
@@ -224,8 +226,10 @@ class _StudyFolder:
 
     def clear(self) -> None:
         """Delete the files a study writes (and nothing else in the folder)."""
-        names = [RESULTS_CSV, RESULTS_MD, CONFIG_JSON, TEST_LABELS, *FIGURE_NAMES]
-        for name in (RESULTS_CSV, CONFIG_JSON):
+        names = [
+            RESULTS_CSV, RESULTS_MD, CONFIG_JSON, TEST_LABELS, FEW_LABELS_CSV, *FIGURE_NAMES
+        ]  # fmt: skip
+        for name in (RESULTS_CSV, CONFIG_JSON, FEW_LABELS_CSV):
             names += [p.name for p in self.path.glob(f"{name}{DAMAGED_SUFFIX}*")]
         for name in names:
             with _writing(self.path / name, "delete"):
@@ -367,6 +371,38 @@ class _StudyFolder:
                 writer.writerow(row)
                 handle.flush()
 
+    def read_few_rows(self) -> list[dict]:
+        """The rows of ``few_labels.csv``, typed; none if there is no such file.
+
+        A file that cannot be parsed is kept as ``few_labels.csv.damaged`` (with a
+        note) and its rows are computed again: they are few and cheap beside the
+        representation fits.
+        """
+        from ._few_labels import FEW_COLUMNS, typed_few_row
+
+        path = self.path / FEW_LABELS_CSV
+        if not path.exists():
+            return []
+        with _writing(path, "read"):
+            raw = path.read_bytes()
+        try:
+            frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+            missing = [c for c in FEW_COLUMNS if c not in frame]
+            if missing:
+                raise ValueError(f"no {', '.join(missing)} column")
+            return [typed_few_row(record) for record in frame.to_dict("records")]
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            copy = self._keep_copy(FEW_LABELS_CSV, raw)
+            self.notes.append(
+                f"'{path}' cannot be read ({exc}); kept as '{copy.name}', its rows are "
+                "computed again"
+            )
+            return []
+
+    def write_few_rows(self, frame: pd.DataFrame) -> None:
+        """Write the few-labels table (every row at once, replacing the file)."""
+        self._replace(self.path / FEW_LABELS_CSV, frame.to_csv(index=False))
+
     def save_labels(self, y) -> None:
         with _writing(self.path / TEST_LABELS):
             np.save(self.path / TEST_LABELS, y)
@@ -387,7 +423,7 @@ class _StudyFolder:
         with _writing(path):
             np.save(path, np.asarray(y_pred))
 
-    def write_markdown(self, frame: pd.DataFrame, config: dict) -> None:
+    def write_markdown(self, frame: pd.DataFrame, config: dict, few=None) -> None:
         header = (
             f"# skae study: {config['dataset']}\n\n"
             f"Data: {config['protocol']}. Neural representations: hidden layers "
@@ -407,6 +443,14 @@ class _StudyFolder:
                 f"Best representation per latent size (test accuracy, mean over "
                 f"seeds):\n\n```\n{summary}\n```"
             )
+        if few is not None and len(few):
+            from ._few_labels import few_summary_lines, few_table, few_title
+
+            title = few_title(few)
+            parts.append(f"{title[0].upper()}{title[1:]}\n\n{to_markdown(few_table(few))}")
+            lines = few_summary_lines(few)
+            if lines:
+                parts.append("```\n" + "\n".join(lines) + "\n```")
         self._replace(self.path / RESULTS_MD, "\n".join(f"{part.rstrip()}\n" for part in parts))
 
 

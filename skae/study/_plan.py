@@ -15,11 +15,13 @@ from pathlib import Path
 
 from ._data import DATASETS, StudyData
 from ._errors import StudyError
+from ._few_labels import FEW_MODELS, _FewCell, check_few_labels
 from ._registry import ModelSettings, get_classifier, get_representation
 
-DEFAULT_REPRESENTATIONS = ("pca", "ae-relu", "ae-sigmoid", "vae")
+#: the linear baseline against skae's default autoencoder, as a user gets it
+DEFAULT_REPRESENTATIONS = ("pca", "ae-default")
 DEFAULT_LATENT_SIZES = (2, 8, 16)
-DEFAULT_CLASSIFIERS = ("logreg",)
+DEFAULT_CLASSIFIERS = ("logreg", "svc", "knn")
 
 #: epochs of the neural representations when ``max_epochs`` is not given
 DEFAULT_EPOCHS = {"digits": 100}
@@ -27,6 +29,9 @@ DEFAULT_EPOCHS_IMAGES = 20
 QUICK_EPOCHS = 3
 #: hidden layers when ``hidden_layer_sizes`` is not given, by number of features
 DEFAULT_HIDDEN = {64: (128,), 784: (256,)}
+#: optimizer and batch size of the neural representations when not given
+DEFAULT_OPTIMIZER = "adam"
+DEFAULT_BATCH_SIZE = 256
 #: the largest seed: numpy's and scikit-learn's ``random_state`` take 32-bit seeds
 MAX_SEED = 2**32 - 1
 #: the largest layer width torch accepts (a C ``long long``)
@@ -85,6 +90,7 @@ OPTIONS = {
     "n_jobs": "--n-jobs",
     "optimizer": "--optimizer",
     "seeds": "--seeds",
+    "few_labels": "--few-labels",
 }
 
 
@@ -140,8 +146,12 @@ class _Plan:
     settings: ModelSettings
     torch_threads: int
     verbose: int
+    #: labels per class of the few-labels table (None: no such table)
+    few_labels: int | None = None
 
     def check_data(self, data: StudyData) -> None:
+        if self.few_labels is not None:
+            check_few_labels(data.y_train, self.few_labels)
         n = len(data.X_train)
         if "pca" in self.representations and max(self.latent_sizes) > n:
             raise StudyError(
@@ -186,6 +196,12 @@ class _Plan:
                     cells.append(_Cell(name, params, latent_dim, seed, list(self.classifiers)))
         return cells
 
+    def few_cells(self) -> list[_FewCell]:
+        """One cell per seed for the few-labels table; none without ``few_labels``."""
+        if self.few_labels is None:
+            return []
+        return [_FewCell(self.few_labels, seed, list(FEW_MODELS)) for seed in self.seeds]
+
 
 def make_plan(
     dataset,
@@ -206,8 +222,25 @@ def make_plan(
     batch_size,
     torch_threads,
     verbose,
+    few_labels=None,
 ) -> _Plan:
-    """Check every argument (no data loaded, nothing trained) and fill in defaults."""
+    """Check every argument (no data loaded, nothing trained) and fill in defaults.
+
+    ``None`` for ``max_epochs``, ``hidden_layer_sizes``, ``optimizer``, ``lr`` or
+    ``batch_size`` means not given: the study's default fills it in, and the settings
+    record which ones were given (``ModelSettings.given``).
+    """
+    given = {
+        name
+        for name, value in (
+            ("max_epochs", max_epochs),
+            ("hidden_layer_sizes", hidden_layer_sizes),
+            ("optimizer", optimizer),
+            ("lr", lr),
+            ("batch_size", batch_size),
+        )
+        if value is not None
+    }
     if dataset not in DATASETS:
         raise StudyError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}.")
     spec = DATASETS[dataset]
@@ -224,7 +257,10 @@ def make_plan(
     _positive(n_train, "n_train", allow_all=True)
     _positive(n_test, "n_test", allow_all=True)
     max_epochs = _positive(max_epochs, "max_epochs")
-    if batch_size != "full":
+    few_labels = _positive(few_labels, "few_labels")
+    if batch_size is None:
+        batch_size = DEFAULT_BATCH_SIZE
+    elif batch_size != "full":
         try:
             batch_size = _positive(batch_size, "batch_size", allow_none=False)
         except StudyError:
@@ -239,6 +275,8 @@ def make_plan(
     if max_epochs is None:
         default_epochs = DEFAULT_EPOCHS.get(dataset, DEFAULT_EPOCHS_IMAGES)
         max_epochs = QUICK_EPOCHS if quick else default_epochs
+        if quick:  # a smoke run is short for every neural representation
+            given.add("max_epochs")
     if hidden_layer_sizes is None:
         hidden_layer_sizes = DEFAULT_HIDDEN[spec.n_features]
     hidden_layer_sizes = tuple(
@@ -248,6 +286,8 @@ def make_plan(
         isinstance(lr, bool) or not isinstance(lr, Real) or not 0 < lr < math.inf
     ):
         raise _error("lr", "be a positive finite number or None", lr)
+    if optimizer is None:
+        optimizer = DEFAULT_OPTIMIZER
     _check_optimizer(optimizer)
     if n_jobs is not None and (
         isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs == 0
@@ -262,6 +302,7 @@ def make_plan(
         lr=None if lr is None else float(lr),
         batch_size=batch_size,
         image_shape=spec.image_shape,
+        given=frozenset(given),
     )
     return _Plan(
         dataset=dataset,
@@ -275,6 +316,7 @@ def make_plan(
         settings=settings,
         torch_threads=torch_threads,
         verbose=int(verbose),
+        few_labels=few_labels,
     )
 
 

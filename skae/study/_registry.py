@@ -15,6 +15,7 @@ from dataclasses import dataclass
 # include a first import
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -47,6 +48,18 @@ class ModelSettings:
     lr: float | None
     batch_size: int | str
     image_shape: tuple[int, int]
+    #: the names of the settings above that the user gave (``quick`` gives
+    #: ``max_epochs``); the others are the study's defaults for its small networks,
+    #: which skae's default model (``ae-default``) does not take
+    given: frozenset[str] = frozenset()
+
+    def given_kwargs(self) -> dict:
+        """The settings the user gave, as estimator parameters (``lr`` only when set)."""
+        return {
+            name: getattr(self, name)
+            for name in ("hidden_layer_sizes", "optimizer", "lr", "batch_size", "max_epochs")
+            if name in self.given and getattr(self, name) is not None
+        }
 
     def ae_kwargs(self) -> dict:
         kwargs = dict(
@@ -109,8 +122,11 @@ def _autoencoder(activation):
 
 
 def _default_autoencoder(settings, latent_dim, seed):
-    # skae's defaults as a user gets them: the study's shared settings do not apply
-    return skae.AutoencoderTransformer(latent_dim=latent_dim, random_state=seed)
+    # skae's defaults as a user gets them: the study's defaults for its small networks
+    # do not apply, only what the user asked for on purpose
+    return skae.AutoencoderTransformer(
+        latent_dim=latent_dim, random_state=seed, **settings.given_kwargs()
+    )
 
 
 def _itl(settings, latent_dim, seed):
@@ -163,10 +179,11 @@ _REPRESENTATIONS = [
     ),
     Representation(
         "ae-default",
-        "AutoencoderTransformer with every parameter at skae's default (the study's "
-        "architecture, epochs and optimizer settings do not apply)",
+        "AutoencoderTransformer with skae's defaults (denoising, two hidden layers, "
+        "epochs for its data size); --hidden, --max-epochs, --optimizer, --lr and "
+        "--batch-size apply only when given",
         _default_autoencoder,
-        _AE_KEYS,
+        (*_AE_KEYS, "noise", "noise_level", "lr_schedule"),
     ),
     Representation(
         "itl",
@@ -259,6 +276,10 @@ def _svc(seed):
     return SVC(random_state=seed)
 
 
+def _knn(seed):
+    return KNeighborsClassifier(n_neighbors=5)
+
+
 def _mlp(activation):
     def build(seed):
         return MLPClassifier(
@@ -286,6 +307,7 @@ CLASSIFIERS = {
     for c in (
         Classifier("logreg", "LogisticRegression(max_iter=1000)", _logreg),
         Classifier("svc", "SVC (RBF kernel, C=1)", _svc),
+        Classifier("knn", "KNeighborsClassifier: 5 nearest neighbours", _knn),
         Classifier("mlp", "MLPClassifier: one hidden layer of 100 ReLU units", _mlp("relu")),
         Classifier(
             "mlp-sigmoid",

@@ -21,6 +21,7 @@ import pandas as pd
 from ._cell import _INTERRUPT, _limited_threads, _run_cell
 from ._data import StudyData, load_study_data
 from ._errors import StudyError, StudyInterrupted
+from ._few_labels import _FewCell, _run_few_cell, few_row_key, ordered_few_rows
 from ._folder import COLUMNS, _StudyFolder, row_id, row_key
 from ._plan import (
     DEFAULT_CLASSIFIERS,
@@ -47,13 +48,14 @@ def run_study(
     n_test=None,
     max_epochs=None,
     hidden_layer_sizes=None,
-    optimizer="adam",
+    optimizer=None,
     lr=None,
-    batch_size=256,
+    batch_size=None,
     torch_threads=1,
     overwrite=False,
     figures=True,
     verbose=0,
+    few_labels=None,
 ):
     """Compare representations, latent sizes and classifiers on one data set.
 
@@ -72,16 +74,19 @@ def run_study(
         ``n_train``). ``'kmnist-test'`` splits KMNIST's 10,000 official test images
         8,000/2,000 (stratified, ``random_state=0``) for use without its training
         images.
-    representations : sequence of str, default=('pca', 'ae-relu', 'ae-sigmoid', 'vae')
+    representations : sequence of str, default=('pca', 'ae-default')
         Names from :func:`skae.study.representation_names`: ``'pca'``,
-        ``'ae-<activation>'`` (linear, sigmoid, relu, elu, tanh), ``'itl'``,
-        ``'vae'``, ``'vae-conv'`` and ``'kae<k>'`` (k autoencoders, each with a code
-        of the latent size, concatenated: ``n_codes`` is k times the latent size).
+        ``'ae-<activation>'`` (linear, sigmoid, relu, elu, tanh), ``'ae-default'``,
+        ``'itl'``, ``'vae'``, ``'vae-conv'`` and ``'kae<k>'`` (k autoencoders, each
+        with a code of the latent size, concatenated: ``n_codes`` is k times the
+        latent size). ``'ae-default'`` is ``AutoencoderTransformer(latent_dim=m,
+        random_state=seed)`` with skae's defaults; of the settings below it takes only
+        those given (not ``None``), and ``quick``'s epochs.
     latent_sizes : sequence of int, default=(2, 8, 16)
         Code sizes; each at most the number of features.
-    classifiers : sequence of str, default=('logreg',)
-        ``'logreg'``, ``'svc'``, ``'mlp'``, ``'mlp-sigmoid'`` (scikit-learn, after a
-        ``StandardScaler``).
+    classifiers : sequence of str, default=('logreg', 'svc', 'knn')
+        ``'logreg'``, ``'svc'`` (RBF kernel), ``'knn'`` (5 neighbours), ``'mlp'``,
+        ``'mlp-sigmoid'`` (scikit-learn, after a ``StandardScaler``).
     seeds : sequence of int, default=(0,)
         ``random_state`` of the representations and classifiers, from 0 to
         ``2**32 - 1``.
@@ -108,17 +113,19 @@ def run_study(
         10,000-image test set.
     max_epochs : int, default=None
         Epochs of the neural representations; ``None`` means 100 for digits, 20 for
-        the 28x28 data sets (3 with ``quick``).
+        the 28x28 data sets (3 with ``quick``), and ``'ae-default'``'s own
+        ``max_epochs='auto'`` (except with ``quick``).
     hidden_layer_sizes : tuple of int, default=None
         Encoder hidden sizes (the decoder mirrors them); ``None`` means (128,) for
-        digits and (256,) for 28x28 images.
-    optimizer : str, default='adam'
-        Optimizer of the neural representations, e.g. ``'rprop'``.
+        digits and (256,) for 28x28 images, and ``'ae-default'``'s own.
+    optimizer : str, default=None
+        Optimizer of the neural representations, e.g. ``'rprop'``; ``None`` means
+        ``'adam'``.
     lr : float, default=None
         Their learning rate; ``None`` keeps the estimators' default.
-    batch_size : int or 'full', default=256
+    batch_size : int or 'full', default=None
         Their batch size; ``'full'`` trains on the whole training set per step (what
-        ``optimizer='rprop'`` needs).
+        ``optimizer='rprop'`` needs). ``None`` means 256, and ``'ae-default'``'s own.
     torch_threads : int, default=1
         Threads of each fit (torch and the BLAS of the classifiers), at most the
         number of CPU cores.
@@ -132,6 +139,14 @@ def run_study(
     verbose : int, default=0
         0 is silent; 1 shows a progress bar (on a terminal) and notes; 2 also prints
         one line per finished row.
+    few_labels : int, default=None
+        Also compare, on the same split, models trained with ``few_labels`` labels
+        per class (drawn per seed) and every other training image unlabelled
+        (``-1``): :class:`skae.EncoderClassifier` with its defaults on every row (it
+        pre-trains an autoencoder on all of them), the same classifier on the
+        labelled rows alone, and an RBF SVC on the labelled rows alone (on the
+        pixels). Its rows run in the same pool of workers as the representations.
+        ``None``: no such table.
 
     Returns
     -------
@@ -143,6 +158,14 @@ def run_study(
         recall, test reconstruction MSE per feature, fit and transform seconds of the
         representation, classifier seconds, trainable parameters, set sizes and
         ``error``: empty, or why the row failed (its scores are then NaN).
+    few_label_results : pandas.DataFrame
+        Only with ``few_labels``: one row per model and seed, with the columns data
+        set, ``model``, ``params`` (the settings given to its pre-trained
+        autoencoder, if any), ``trained_on`` (``'labelled + unlabelled'`` or
+        ``'labelled'``), labels per class, ``n_labelled``, ``n_unlabelled``, seed,
+        test accuracy, macro precision and recall, ``fit_seconds``, ``n_test`` and
+        ``error``. In ``output_dir`` it is ``few_labels.csv``, resumed like the main
+        table.
 
     Raises
     ------
@@ -190,7 +213,7 @@ def run_study(
     >>> from skae.study import run_study
     >>> table = run_study(representations=["pca"], latent_sizes=[4], quick=True)
     >>> table[["representation", "latent_dim", "classifier"]].to_numpy().tolist()
-    [['pca', 4, 'logreg']]
+    [['pca', 4, 'logreg'], ['pca', 4, 'svc'], ['pca', 4, 'knn']]
     >>> bool(table["accuracy"].iloc[0] > 0.5)
     True
     """
@@ -212,6 +235,7 @@ def run_study(
         batch_size=batch_size,
         torch_threads=torch_threads,
         verbose=verbose,
+        few_labels=few_labels,
     )
     folder = _StudyFolder(plan.output_dir) if plan.output_dir is not None else None
     if folder is not None:
@@ -231,7 +255,8 @@ def run_study(
         if folder is not None:
             folder.open(config, overwrite=overwrite, params_of=plan.params_of)
             folder.save_labels(data.y_test)
-        return _execute(plan, data, folder, figures=figures)
+        frame, few = _execute(plan, data, folder, figures=figures)
+    return frame if few is None else (frame, few)
 
 
 def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figures: bool):
@@ -240,6 +265,11 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
     cells = plan.cells()
     wanted = [cell.key(plan.dataset, name) for cell in cells for name in cell.classifiers]
     saved = folder.read_rows() if folder is not None else pd.DataFrame(columns=list(COLUMNS))
+    few_cells = plan.few_cells()
+    few_wanted = [
+        cell.key(plan.dataset, plan.settings, model) for cell in few_cells for model in cell.models
+    ]
+    few_saved = folder.read_few_rows() if folder is not None and few_cells else []
     for note in folder.notes if folder is not None else ():
         _tell(note, plan.verbose)
     done = {row_key(row) for row in saved.to_dict("records")}
@@ -250,12 +280,24 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
         ]
         if cell.classifiers:
             todo.append(cell)
-    n_todo = sum(len(c.classifiers) for c in todo)
-    n_kept = len(wanted) - n_todo
+    few_done = {few_row_key(row) for row in few_saved}
+    for cell in few_cells:
+        cell.models = [
+            model
+            for model in cell.models
+            if cell.key(plan.dataset, plan.settings, model) not in few_done
+        ]
+    # after the representation cells: the pool starts the long fits first either way
+    todo += [cell for cell in few_cells if cell.models]
+    n_todo = sum(len(_row_names(c)) for c in todo)
+    n_kept = len(wanted) + len(few_wanted) - n_todo
     if plan.verbose and n_kept:
-        _note(f"resuming: {n_kept} of {len(wanted)} rows already in '{folder.path}'")
+        n_all = len(wanted) + len(few_wanted)
+        _note(f"resuming: {n_kept} of {n_all} rows already in '{folder.path}'")
 
     rows = [r for r in saved.to_dict("records") if row_key(r) in set(wanted)]
+    # every saved few-labels row stays in the file, of this study or not
+    few_rows = list(few_saved)
     config = plan.config(data)
     bar = tqdm(
         total=n_todo,
@@ -276,17 +318,31 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
         where = (
             f"{row['representation']} m={row['latent_dim']} {row['classifier']} seed={row['seed']}"
         )
-        if row["error"] and plan.verbose >= 2:
-            bar.write(f"{where} failed: {row['error']}", file=sys.stderr)
-        elif plan.verbose >= 2:
-            bar.write(f"{where}: accuracy {row['accuracy']:.4f}", file=sys.stderr)
+        _tell_row(bar, where, row, plan.verbose)
+
+    def on_few_row(row):
+        few_rows.append(row)
+        if folder is not None:
+            keys = [few_row_key(r) for r in few_rows]
+            folder.write_few_rows(ordered_few_rows(few_rows, list(dict.fromkeys(keys))))
+        bar.update()
+        where = f"few labels: {row['model']} on {row['trained_on']} rows seed={row['seed']}"
+        _tell_row(bar, where, row, plan.verbose)
 
     def handle(cell, event):
         if event[0] == "fit":
             if folder is not None:
                 folder.save_fit(cell.fit_id, event[1])
+        elif event[0] == "few":
+            on_few_row(event[1])
         else:
             on_row(event[1], event[2])
+
+    def results():
+        frame = _ordered(rows, wanted)
+        if not few_cells:
+            return frame, None
+        return frame, ordered_few_rows(few_rows, few_wanted)
 
     try:
         with _INTERRUPT:
@@ -294,12 +350,14 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
             if n_workers == 1:
                 with _limited_threads(plan.torch_threads):
                     for cell in todo:
-                        for event in _run_cell(cell, data, plan.settings, plan.dataset):
+                        for event in _cell_events(cell, data, plan.settings, plan.dataset):
                             handle(cell, event)
             else:
                 from joblib import Parallel, delayed
 
-                parallel = Parallel(n_jobs=n_workers, return_as="generator_unordered")
+                # one cell per dispatch: joblib would otherwise group cells after the
+                # quick PCA fits, queueing long fits behind each other in one worker
+                parallel = Parallel(n_jobs=n_workers, batch_size=1, return_as="generator_unordered")
                 jobs = (
                     delayed(_run_cell_indexed)(
                         i, cell, data, plan.settings, plan.dataset, plan.torch_threads
@@ -311,20 +369,40 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
                         handle(todo[index], event)
     except KeyboardInterrupt:
         bar.close()
-        frame = _ordered(rows, wanted)
+        frame, few = results()
         if folder is not None:
             # the rows are in results.csv; a results.md that cannot be written must not
             # turn the interruption into another error (the next run writes it)
             with contextlib.suppress(StudyError):
-                folder.write_markdown(frame, config)
-        raise StudyInterrupted(len(frame), len(wanted), plan.output_dir) from None
+                folder.write_markdown(frame, config, few)
+        n_rows = len(frame) + (0 if few is None else len(few))
+        raise StudyInterrupted(n_rows, len(wanted) + len(few_wanted), plan.output_dir) from None
     bar.close()
-    frame = _ordered(rows, wanted)
+    frame, few = results()
     if folder is not None:
-        folder.write_markdown(frame, config)
+        folder.write_markdown(frame, config, few)
         if figures:
             _draw_figures(folder.path, frame, plan.verbose)
-    return frame
+    return frame, few
+
+
+def _row_names(cell) -> list:
+    """What gives a row in ``cell``: its classifiers, or its few-labels models."""
+    return cell.models if isinstance(cell, _FewCell) else cell.classifiers
+
+
+def _cell_events(cell, data, settings, dataset):
+    """The events of a representation cell or of a few-labels cell."""
+    if isinstance(cell, _FewCell):
+        return _run_few_cell(cell, data, settings, dataset)
+    return _run_cell(cell, data, settings, dataset)
+
+
+def _tell_row(bar, where: str, row: dict, verbose: int) -> None:
+    if row["error"] and verbose >= 2:
+        bar.write(f"{where} failed: {row['error']}", file=sys.stderr)
+    elif verbose >= 2:
+        bar.write(f"{where}: accuracy {row['accuracy']:.4f}", file=sys.stderr)
 
 
 def _n_workers(n_jobs: int, n_cells: int) -> int:
@@ -343,7 +421,7 @@ def _run_cell_indexed(index, cell, data, settings, dataset, torch_threads):
     instead of giving rows of a half-trained representation.
     """
     with _INTERRUPT, _limited_threads(torch_threads):
-        return index, list(_run_cell(cell, data, settings, dataset))
+        return index, list(_cell_events(cell, data, settings, dataset))
 
 
 def _draw_figures(path: Path, frame: pd.DataFrame, verbose: int) -> None:
