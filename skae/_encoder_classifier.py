@@ -66,6 +66,47 @@ SEMI_SUPERVISED_STEPS = 1600
 SEMI_SUPERVISED_EPOCHS = (10, 500)
 
 
+def few_labels_autoencoder(n_classes: int, n_rows: int, **params):
+    """The autoencoder that ``EncoderClassifier(encoder='auto')`` pre-trains when ``y``
+    holds unlabelled rows: an :class:`~skae.ITLAutoencoder` whose code is a one-hot
+    class part and ``AUTO_ENCODER_STYLE_DIMS`` Gaussian style coordinates, with its
+    supervised head and consistency term.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes among the labelled rows.
+    n_rows : int
+        Number of training rows (labelled or not): it sets the epochs.
+    **params
+        Settings that replace the defaults (``hidden_layer_sizes``, ``max_epochs``...).
+
+    Returns
+    -------
+    autoencoder : ITLAutoencoder
+        Unfitted.
+    """
+    # Imported here: the autoencoders' modules do not need the classifier's.
+    from ._itl import ITLAutoencoder
+    from ._priors import OneHotPrior
+
+    latent_dim = n_classes + AUTO_ENCODER_STYLE_DIMS
+    settings = dict(
+        latent_dim=latent_dim,
+        prior=OneHotPrior(latent_dim, n_classes=n_classes),
+        regularizer="csd",
+        hidden_layer_sizes=(1024, 256),
+        activation="relu",
+        output_activation="auto",
+        loss="auto",
+        batch_size=128,
+        max_epochs=semi_supervised_epochs(n_rows),
+        supervised_weight=3.0,
+        consistency_weight=10.0,
+    )
+    return ITLAutoencoder(**{**settings, **params})
+
+
 def semi_supervised_epochs(n_rows: int, batch_size: int = 128) -> int:
     """Passes over ``n_rows`` rows for the ``'auto'`` pre-training and fine-tuning.
 
@@ -424,26 +465,8 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             return self.encoder
         if not has_unlabelled_rows:
             return None
-        # Imported here: the autoencoders' modules do not need the classifier.
-        from ._itl import ITLAutoencoder
-        from ._priors import OneHotPrior
-
-        n_classes = len(self.classes_)
-        latent_dim = n_classes + AUTO_ENCODER_STYLE_DIMS
-        return ITLAutoencoder(
-            latent_dim=latent_dim,
-            prior=OneHotPrior(latent_dim, n_classes=n_classes),
-            regularizer="csd",
-            hidden_layer_sizes=(1024, 256),
-            activation="relu",
-            output_activation="auto",
-            loss="auto",
-            batch_size=128,
-            max_epochs=semi_supervised_epochs(n_rows),
-            supervised_weight=3.0,
-            consistency_weight=10.0,
-            device=self.device,
-            n_threads=self.n_threads,
+        return few_labels_autoencoder(
+            len(self.classes_), n_rows, device=self.device, n_threads=self.n_threads
         )
 
     def _max_epochs_for(self, n_train: int) -> int:

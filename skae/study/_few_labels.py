@@ -144,7 +144,7 @@ def _short(value) -> str:
     return str(tuple(value)) if isinstance(value, tuple | list) else str(value)
 
 
-def _build(settings: ModelSettings, model: tuple, seed: int):
+def _build(settings: ModelSettings, model: tuple, seed: int, n_classes: int, n_rows: int):
     from sklearn.svm import SVC
 
     name, rows = model
@@ -155,11 +155,13 @@ def _build(settings: ModelSettings, model: tuple, seed: int):
     given = settings.given_kwargs() if rows == ALL_ROWS else {}
     if not given:
         return skae.EncoderClassifier(random_state=seed)
-    from skae._encoder_classifier import AUTO_ENCODER_LATENT_DIM
+    from skae._encoder_classifier import few_labels_autoencoder
 
-    # the autoencoder encoder='auto' pre-trains, with the settings the user gave
-    encoder = skae.AutoencoderTransformer(latent_dim=AUTO_ENCODER_LATENT_DIM, **given)
-    return skae.EncoderClassifier(encoder=encoder, random_state=seed)
+    # the autoencoder encoder='auto' pre-trains, with the settings the user gave; the
+    # fine-tuning takes the same number of epochs
+    encoder = few_labels_autoencoder(n_classes, n_rows, **given)
+    epochs = given.get("max_epochs", "auto")
+    return skae.EncoderClassifier(encoder=encoder, max_epochs=epochs, random_state=seed)
 
 
 def _run_few_cell(cell: _FewCell, data: StudyData, settings: ModelSettings, dataset: str):
@@ -175,7 +177,8 @@ def _run_few_cell(cell: _FewCell, data: StudyData, settings: ModelSettings, data
     y_partial = np.where(labelled, data.y_train, -1)
     for model in cell.models:
         name, rows = model
-        estimator = _build(settings, model, cell.seed)
+        n_classes = len(np.unique(data.y_train))
+        estimator = _build(settings, model, cell.seed, n_classes, len(data.y_train))
         if name != "svc":
             _warm_up()
         X, y = (data.X_train, y_partial) if rows == ALL_ROWS else (

@@ -287,8 +287,9 @@ def _execute(plan: _Plan, data: StudyData, folder: _StudyFolder | None, *, figur
             for model in cell.models
             if cell.key(plan.dataset, plan.settings, model) not in few_done
         ]
-    # after the representation cells: the pool starts the long fits first either way
-    todo += [cell for cell in few_cells if cell.models]
+    # First: the few-labels classifier pre-trains and fine-tunes, the longest fit of a
+    # study, so that the representations fill the other workers meanwhile.
+    todo = [cell for cell in few_cells if cell.models] + todo
     n_todo = sum(len(_row_names(c)) for c in todo)
     n_kept = len(wanted) + len(few_wanted) - n_todo
     if plan.verbose and n_kept:
