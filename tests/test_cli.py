@@ -178,7 +178,7 @@ def test_help_states_each_default_once():
     assert "(default:100ondigits,20on28x28images,3with--quick;ae-default:itsown" in compact
     assert "applytoae-defaultonlywhengiven" in compact
     assert "(default: all cores, or 1 with --quick" in text
-    assert "no such table (default: 5)" in text
+    assert "0, the default: no such table" in text
     assert "MNIST subsets" not in text and "digits keeps all its images" in text
 
 
@@ -190,7 +190,7 @@ def test_defaults_compare_pca_with_skaes_default_autoencoder():
     assert args.representations == ["pca", "ae-default"]
     assert args.classifiers == ["logreg", "svc", "knn"]
     assert args.latent_sizes == [2, 8, 16]
-    assert args.few_labels == 5 and args.threads == 1
+    assert args.few_labels == 0 and args.threads == 1
     # no setting of the neural representations is given: ae-default keeps its own
     given = [args.max_epochs, args.hidden, args.optimizer, args.lr, args.batch_size]
     assert given == [None] * 5

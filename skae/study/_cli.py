@@ -26,8 +26,9 @@ from ._registry import CLASSIFIERS, REPRESENTATIONS, representation_names
 from ._runner import run_study
 from ._summary import settings_lines, summary_lines
 
-#: labels per class of the command's few-labels table (0: none)
-DEFAULT_FEW_LABELS = 5
+#: labels per class of the command's few-labels table (0: none). Off by default: the
+#: classifier's pre-training and fine-tuning take longer than the whole default study.
+DEFAULT_FEW_LABELS = 0
 
 #: exit statuses
 EXIT_USAGE = 2
@@ -97,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
             "written again when the saved rows match the settings). With no options: "
             "digits, PCA against skae's default AutoencoderTransformer (ae-default) at "
             "latent sizes 2 8 16, each followed by logistic regression, an RBF SVC and "
-            "5-NN, and a few-labels table (5 labels per class); the fits run in parallel "
-            "on the CPU cores."
+            "5-NN; the fits run in parallel on the CPU cores. --few-labels 5 adds a "
+            "few-labels table."
         ),
         formatter_class=_HelpFormatter,
     )
@@ -205,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="labels per class of the few-labels table: EncoderClassifier on every "
         "training image with N labels per class (the rest unlabelled) against the same "
-        "classifier and an RBF SVC on the labelled images alone; 0: no such table",
+        "classifier and an RBF SVC on the labelled images alone; 0, the default: no such "
+        "table (the classifier's fit takes longer than the rest of the default study)",
     )
     add(
         "--overwrite",
