@@ -44,12 +44,12 @@ from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.helper import predefined_split
 
 from ._autoencoder_net import AutoencoderNet
-from ._callbacks import CosineToFloorLR, DivergenceCheck
+from ._callbacks import ContinuedLRScheduler, CosineToFloorLR, DivergenceCheck
 from ._loss_terms import LabelledRows, ReconstructionTerm
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._optimizers import check_optimizer_kwargs, fused_kwargs, resolve_optimizer
-from ._parameters import TRAINING_PARAMETERS, constraints_of
+from ._parameters import constraints_of
 from ._persistence import VersionStampMixin, without_training_state
 from ._regularizers import AUTOENCODER_PARAMETERS, check_regularizers, regularizer_terms
 from ._semi_supervised import encode_partial_labels, labelled_mask
@@ -309,10 +309,6 @@ class ReconstructionScoreMixin:
         return -float(np.mean(self.reconstruction_error(X)))
 
 
-#: training options shared by every skae estimator trained through skorch
-TRAINING_PARAMETER_CONSTRAINTS: dict = constraints_of(TRAINING_PARAMETERS)
-
-
 def _training_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
     """``X`` as a float32 tensor on ``device``, sharing memory with ``X`` when it can.
 
@@ -549,16 +545,19 @@ class SkorchEstimatorMixin(VersionStampMixin):
         cosine annealing, which reaches 0 after ``max_epochs_`` epochs and then
         climbs back, becomes :class:`~skae._callbacks.CosineToFloorLR` over as many
         calls, which holds ``PARTIAL_FIT_LR_FLOOR`` times ``lr`` from then on. There
-        is no validation split, so the plateau schedule watches the training loss.
+        is no validation split, so the plateau schedule watches the training loss, and
+        it keeps its counters from call to call
+        (:class:`~skae._callbacks.ContinuedLRScheduler`).
         The callback of the net is not modified (``fit``'s schedule is unchanged).
         """
         if schedule.policy == "CosineAnnealingLR":
             return LRScheduler(
                 policy=CosineToFloorLR, T_max=schedule.T_max, floor=PARTIAL_FIT_LR_FLOOR
             )
-        if schedule.policy == "ReduceLROnPlateau" and schedule.monitor != "train_loss":
-            schedule = copy.copy(schedule)
-            schedule.monitor = "train_loss"
+        if schedule.policy == "ReduceLROnPlateau" and not isinstance(
+            schedule, ContinuedLRScheduler
+        ):
+            return ContinuedLRScheduler(**{**schedule.get_params(), "monitor": "train_loss"})
         return schedule
 
     def _partial_fit_callbacks(self, callbacks: list) -> list:
@@ -596,16 +595,17 @@ class SkorchEstimatorMixin(VersionStampMixin):
         )
 
     def _inference_module(self, dtype: torch.dtype) -> torch.nn.Module:
-        """The trained module in evaluation mode, computing in ``dtype``.
+        """The trained module in evaluation mode, computing in ``dtype`` on the CPU.
 
-        Float64 input runs through a float64 copy of the float32 weights (an exact
-        widening), so that a row's result does not depend on which other rows share its
-        batch: float32 matrix products round differently for different batch shapes,
-        and the size of that rounding depends on the CPU's kernels. Apple's MPS
-        backend has no float64, so there the float32 module serves.
+        On the CPU, float64 input runs through a float64 copy of the float32 weights
+        (an exact widening), so that a row's result does not depend on which other
+        rows share its batch: float32 matrix products round differently for different
+        batch shapes, and the size of that rounding depends on the CPU's kernels. On
+        an accelerator the float32 module serves whatever the input: many GPUs run
+        float64 many times slower, and Apple's MPS backend has none.
         """
         module = self.module_.eval()
-        if dtype == torch.float64 and self.device_.type != "mps":
+        if dtype == torch.float64 and self.device_.type == "cpu":
             module = copy.deepcopy(module).double()
         return module
 

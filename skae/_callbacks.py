@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 
 from .exceptions import TrainingDivergedError
 
@@ -95,3 +95,20 @@ class CosineToFloorLR(torch.optim.lr_scheduler.LRScheduler):
         progress = min(self.last_epoch, self.T_max) / self.T_max
         factor = self.floor + (1 - self.floor) * (1 + math.cos(math.pi * progress)) / 2
         return [base_lr * factor for base_lr in self.base_lrs]
+
+
+class ContinuedLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler`` whose torch scheduler outlives one call of ``partial_fit``.
+
+    skorch builds a new torch scheduler whenever training begins, which is at every
+    ``partial_fit`` call. A ``ReduceLROnPlateau`` counts epochs without improvement
+    across calls, and one ``partial_fit`` call is one epoch: rebuilt at each call it
+    would never see enough of them to lower the rate. So the scheduler built for the
+    net's optimizer is kept, with its counters, for as long as that optimizer is.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        scheduler = getattr(self, "lr_scheduler_", None)
+        if scheduler is not None and getattr(scheduler, "optimizer", None) is net.optimizer_:
+            return
+        super().on_train_begin(net, **kwargs)

@@ -571,7 +571,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             criterion=nn.CrossEntropyLoss,
             max_norm=self.max_norm,
             terms=self._loss_terms(),
-            labelled_rows=LabelledRows.of(data.full),
+            labelled_rows=LabelledRows.for_training(data, type(self).__name__),
             **skorch_params,
         )
 

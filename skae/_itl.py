@@ -412,7 +412,11 @@ class ITLAutoencoder(BaseAutoencoder):
     def _net_params(self, data):
         return {
             "discriminator_lr": self.discriminator_lr,
-            "paired_rows": LabelledRows.of(data.full) if self._semi_supervised_ else None,
+            "paired_rows": (
+                LabelledRows.for_training(data, type(self).__name__)
+                if self._semi_supervised_
+                else None
+            ),
         }
 
     def __sklearn_tags__(self):

@@ -163,3 +163,17 @@ def test_plateau_schedule_after_early_stopping_watches_the_training_loss(digits)
     assert ae.n_epochs_ == 3 and ae.history_["event_lr"].notna().all()
     schedule = dict(ae.net_.callbacks_)["lr_schedule"]
     assert schedule.monitor == "train_loss"
+
+
+def test_plateau_schedule_counts_epochs_across_partial_fit_calls():
+    """One call is one epoch: the plateau schedule must remember the calls before."""
+    X = np.random.default_rng(0).random((200, 8))
+    # tol=1: no epoch counts as an improvement, so the rate halves after 4 calls.
+    ae = AutoencoderTransformer(
+        latent_dim=2, hidden_layer_sizes=(4,), lr_schedule="plateau", tol=1.0, random_state=0
+    )
+    for _ in range(7):
+        ae.partial_fit(X)
+    rates = ae.history_["event_lr"].tolist()
+    assert rates[:5] == [1e-3] * 5
+    assert rates[5:] == [5e-4] * 2

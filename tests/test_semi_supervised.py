@@ -426,3 +426,65 @@ def test_autoencoder_ignores_labels_without_supervised_term(few_labels):
     with_y = _autoencoder(max_epochs=2).fit(X_train, y_partial)
     without = _autoencoder(max_epochs=2).fit(X_train)
     np.testing.assert_array_equal(with_y.transform(X_test), without.transform(X_test))
+
+
+@pytest.mark.parametrize("estimator", ["encoder_classifier", "itl"])
+def test_early_stopping_keeps_validation_labels_out_of_training(estimator, monkeypatch):
+    """The labelled rows a step draws from are the training split's, never the
+    validation split's: early stopping must measure rows not trained on."""
+    from skae import ITLAutoencoder
+    from skae._loss_terms import _context
+
+    X = np.random.default_rng(0).random((100, 6))
+    y = np.full(100, -1)
+    y[:30] = np.arange(30) % 3
+    seen = []
+    original = _context.LabelledRows.of.__func__
+
+    def spy(cls, dataset):
+        rows = original(cls, dataset)
+        seen.append(None if rows is None else len(rows))
+        return rows
+
+    monkeypatch.setattr(_context.LabelledRows, "of", classmethod(spy))
+    if estimator == "itl":
+        model = ITLAutoencoder(
+            prior="onehot",
+            latent_dim=3,
+            hidden_layer_sizes=(8,),
+            batch_size=20,
+            early_stopping=True,
+            validation_fraction=0.5,
+            max_epochs=1,
+            random_state=0,
+        )
+    else:
+        model = EncoderClassifier(
+            encoder=None,
+            encoder_hidden_layer_sizes=(8,),
+            consistency_weight=1.0,
+            early_stopping=True,
+            validation_fraction=0.5,
+            max_epochs=1,
+            random_state=0,
+        )
+    model.fit(X, y)
+    # About half of the 30 labelled rows are in the training split.
+    assert seen and all(n is not None and 0 < n < 30 for n in seen), seen
+
+
+def test_early_stopping_that_leaves_no_labelled_row_to_train_on_is_refused():
+    X = np.random.default_rng(0).random((100, 6))
+    y = np.full(100, -1)
+    y[[0, 1]] = [0, 1]
+    clf = EncoderClassifier(
+        encoder=None,
+        encoder_hidden_layer_sizes=(8,),
+        consistency_weight=1.0,
+        early_stopping=True,
+        validation_fraction=0.99,
+        max_epochs=1,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="none is left to train on"):
+        clf.fit(X, y)

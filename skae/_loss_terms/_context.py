@@ -37,6 +37,23 @@ class LabelledRows:
         labelled = dataset.y >= 0
         return cls(dataset.X[labelled], dataset.y[labelled])
 
+    @classmethod
+    def for_training(cls, data, estimator_name: str) -> LabelledRows | None:
+        """The labelled rows of ``data.train``, the rows a fit may learn from.
+
+        The validation split's labels stay out of training, so that the validation
+        loss that early stopping watches is not measured on rows trained on. A
+        ``ValueError`` if the split left no labelled row to train on.
+        """
+        rows = cls.of(data.train)
+        if rows is not None and len(rows) == 0:
+            raise ValueError(
+                f"{estimator_name}: early stopping's validation split holds every labelled "
+                "row, so none is left to train on; lower validation_fraction, label more "
+                "rows, or set early_stopping=False."
+            )
+        return rows
+
     def __len__(self) -> int:
         return len(self.X)
 

@@ -47,8 +47,10 @@ def _limited_threads(n_threads: int):
 class _InterruptFlag:
     """Notice Ctrl-C during training.
 
-    skorch ends a fit quietly on KeyboardInterrupt (it keeps the model trained so
-    far); a study must stop instead, so the runner checks this flag after each fit.
+    skae's estimators raise KeyboardInterrupt out of ``fit``, but a fit that catches
+    it (skorch's own nets end training quietly and keep the model trained so far)
+    would return a half-trained model; a study must stop instead, so the runner
+    checks this flag after each fit.
     """
 
     def __init__(self):
@@ -204,7 +206,7 @@ def _cell_events(cell: _Cell, data: StudyData, settings: ModelSettings, dataset:
         yield from _failed_rows(cell, data, dataset, estimator, time.perf_counter() - start, exc)
         return
     fit_seconds = time.perf_counter() - start
-    if _INTERRUPT.raised:  # skorch swallowed a Ctrl-C: the fit is incomplete
+    if _INTERRUPT.raised:  # a fit that caught a Ctrl-C itself: it is incomplete
         raise KeyboardInterrupt
     start = time.perf_counter()
     Z_train = estimator.transform(data.X_train)

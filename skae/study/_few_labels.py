@@ -208,7 +208,7 @@ def _run_few_cell(cell: _FewCell, data: StudyData, settings: ModelSettings, data
             yield "few", {**row, **failed, "fit_seconds": seconds, "error": _one_line(exc)}
             continue
         seconds = time.perf_counter() - start
-        if _INTERRUPT.raised:  # skorch swallowed a Ctrl-C: the fit is incomplete
+        if _INTERRUPT.raised:  # a fit that caught a Ctrl-C itself: it is incomplete
             raise KeyboardInterrupt
         y_pred = estimator.predict(data.X_test)
         scores = {
