@@ -9,10 +9,14 @@ candidate model (``CANDIDATES``: an autoencoder template) is fitted once per cla
 seed, and every candidate score is computed from that one fit:
 
 * ``bce`` / ``mse``: per-image reconstruction error (binary cross-entropy, squared
-  error), averaged over pixels;
+  error), averaged over pixels; ``mse_w``: each pixel's squared error divided by its
+  mean over the training rows (a diagonal Gaussian model of the residuals);
 * ``maha``: squared Mahalanobis distance of the code to the training codes' mean
   (covariance of the training codes, a small ridge);
-* ``knn5``: mean distance of the code to its 5 nearest training codes;
+* ``knn5``: mean distance of the code to its 5 nearest training codes; ``lof``: the
+  log of the code's local outlier factor among the training codes (20 neighbours);
+* ``mse_rel``: the squared error relative to the image's own squared norm;
+  ``mse_relmu``: relative to its squared distance to the mean training image;
 * ``bce+maha`` (and others; ``lmaha`` is the log of ``maha``): the sum of the components, each standardised by the
   median and the interquartile range of its training values (``log`` of the
   reconstruction error first: its right tail is long);
@@ -69,9 +73,21 @@ CANDIDATES = {
     ),
 }
 
-RECON = ("bce", "mse")
-CODE = ("maha", "knn5")
-COMBINED = ("bce+maha", "mse+maha", "bce+lmaha", "bce+knn5", "bce+maha+knn5", "elbo+maha")
+RECON = ("bce", "mse", "mse_w", "mse_rel", "mse_relmu")
+CODE = ("maha", "knn5", "lof")
+COMBINED = (
+    "bce+maha",
+    "mse+maha",
+    "bce+lmaha",
+    "mse+lmaha",
+    "bce+knn5",
+    "mse+knn5",
+    "mse+lof",
+    "mse_w+lof",
+    "mse_rel+lof",
+    "bce+maha+knn5",
+    "elbo+maha",
+)
 
 
 def load(name: str, data_home: str):
@@ -103,17 +119,27 @@ def robust_z(train: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def candidate_scores(model, X_fit, X_valid) -> dict:
     """Anomaly scores (higher = more anomalous) of X_valid, by candidate score name."""
-    from sklearn.neighbors import NearestNeighbors
+    from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 
     eps = 1e-6
     out, parts = {}, {}
+    pixel_variance = None
+    mean_image = X_fit.mean(axis=0, dtype=np.float64)
     for name, X in (("train", X_fit), ("valid", X_valid)):
         R = np.clip(model.reconstruct(X), eps, 1 - eps).astype(np.float64)
         Xd = X.astype(np.float64)
         bce = -np.mean(Xd * np.log(R) + (1 - Xd) * np.log(1 - R), axis=1)
         mse = np.mean((Xd - R) ** 2, axis=1)
+        if pixel_variance is None:  # the training rows come first
+            squares = (Xd - R) ** 2
+            pixel_variance = squares.mean(axis=0) + 1e-3 * squares.mean()
+        mse_w = np.mean((Xd - R) ** 2 / pixel_variance, axis=1)
+        mse_rel = np.sum((Xd - R) ** 2, axis=1) / np.maximum(np.sum(Xd**2, axis=1), eps)
         Z = model.transform(X).astype(np.float64)
-        parts[name] = {"bce": np.log(bce), "mse": np.log(mse), "Z": Z}
+        parts[name] = {"bce": np.log(bce), "mse": np.log(mse), "mse_w": np.log(mse_w), "Z": Z}
+        parts[name]["mse_rel"] = np.log(np.maximum(mse_rel, eps))
+        spread = np.maximum(np.sum((Xd - mean_image) ** 2, axis=1), eps)
+        parts[name]["mse_relmu"] = np.log(np.maximum(np.sum((Xd - R) ** 2, axis=1) / spread, eps))
         if hasattr(model, "elbo"):
             parts[name]["elbo"] = -model.elbo(X)
     Zt = parts["train"]["Z"]
@@ -121,6 +147,9 @@ def candidate_scores(model, X_fit, X_valid) -> dict:
     cov = np.cov(Zt, rowvar=False) + 1e-6 * np.eye(Zt.shape[1])
     prec = np.linalg.inv(cov)
     nn = NearestNeighbors(n_neighbors=6).fit(Zt)
+    lof = LocalOutlierFactor(novelty=True).fit(Zt)
+    parts["train"]["lof"] = np.log(-lof.negative_outlier_factor_)
+    parts["valid"]["lof"] = np.log(-lof.score_samples(parts["valid"]["Z"]))
     for name in ("train", "valid"):
         D = parts[name]["Z"] - mu
         parts[name]["maha"] = np.einsum("ij,jk,ik->i", D, prec, D)

@@ -7,9 +7,8 @@ outlier detectors do (``IsolationForest``, ``OneClassSVM``): two outputs, ``labe
 (``decision_function``, shape ``(N, 1)``). ``score_samples`` is ``scores + offset_``.
 
 Every step is written with operators that exist unchanged from opset 10 on
-(``Gemm``/``MatMul`` for sums over columns rather than ``ReduceSum``, whose axes moved
-from an attribute to an input in opset 13; ``Max``/``Min`` rather than ``Clip``, whose
-bounds moved in opset 11), so that the detector exports to every opset the skae
+(``MatMul`` for sums over columns rather than ``ReduceSum``, whose axes moved from an
+attribute to an input in opset 13), so that the detector exports to every opset the skae
 transformers export to.
 """
 
@@ -18,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto
 
-from ._outlier import BCE_EPS, AutoencoderOutlierDetector
+from ._outlier import _TINY, AutoencoderOutlierDetector
 from .onnx import (
     _add_codes,
     _add_decoded,
@@ -29,9 +28,6 @@ from .onnx import (
     _write_output,
 )
 
-#: the smallest positive float32: the log of an exact reconstruction stays finite
-_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-
 
 def _column_mean(graph: _Graph, values: str, n_columns: int, hint: str) -> str:
     """``(N, 1)`` row means of ``values`` ``(N, n_columns)``, as a product with a column."""
@@ -39,29 +35,17 @@ def _column_mean(graph: _Graph, values: str, n_columns: int, hint: str) -> str:
     return graph.node("MatMul", [values, weights], hint)
 
 
-def _add_reconstruction(graph: _Graph, detector, x: str, codes: str) -> str:
-    """The log of the per-sample reconstruction error, ``(N, 1)``."""
+def _add_reconstruction(graph: _Graph, detector, x: str, codes: str, relative: bool) -> str:
+    """The log of the per-sample (relative) reconstruction error, ``(N, 1)``."""
     x_hat = _add_decoded(graph, detector.estimator_, codes)
     n_features = detector.n_features_in_
-    if detector.reconstruction_loss_ == "bce":
-        low = graph.constant("eps", np.float32(BCE_EPS))
-        high = graph.constant("one_minus_eps", np.float32(1 - BCE_EPS))
-        one = graph.constant("one", np.float32(1.0))
-        x_hat = graph.node("Min", [graph.node("Max", [x_hat, low], "clip_low"), high], "clip")
-        log_p = graph.node("Log", [x_hat], "log_p")
-        log_q = graph.node("Log", [graph.node("Sub", [one, x_hat], "q")], "log_q")
-        x_q = graph.node("Sub", [one, x], "one_minus_x")
-        likelihood = graph.node(
-            "Add",
-            [graph.node("Mul", [x, log_p], "x_log_p"), graph.node("Mul", [x_q, log_q], "q_log_q")],
-            "log_likelihood",
-        )
-        errors = graph.node("Neg", [_column_mean(graph, likelihood, n_features, "bce")], "bce")
-    else:
-        diff = graph.node("Sub", [x, x_hat], "diff")
-        squares = graph.node("Mul", [diff, diff], "squares")
-        errors = _column_mean(graph, squares, n_features, "mse")
-    tiny = graph.constant("tiny", np.float32(_FLOAT32_TINY))
+    tiny = graph.constant("tiny", np.float32(_TINY))
+    diff = graph.node("Sub", [x, x_hat], "diff")
+    errors = _column_mean(graph, graph.node("Mul", [diff, diff], "squares"), n_features, "mse")
+    if relative:
+        norms = _column_mean(graph, graph.node("Mul", [x, x], "x_squares"), n_features, "norm")
+        norms = graph.node("Max", [norms, tiny], "positive_norm")
+        errors = graph.node("Div", [errors, norms], "relative")
     return graph.node("Log", [graph.node("Max", [errors, tiny], "positive")], "log_error")
 
 
@@ -79,6 +63,70 @@ def _add_mahalanobis(graph: _Graph, detector, codes: str) -> str:
     return graph.node("MatMul", [products, ones], "mahalanobis")
 
 
+def _add_local_outlier_factor(graph: _Graph, detector, codes: str) -> str:
+    """The log of the codes' local outlier factor among the training codes, ``(N, 1)``.
+
+    What :meth:`sklearn.neighbors.LocalOutlierFactor.score_samples` computes, from
+    the fitted model's training codes, their k-distances and local reachability
+    densities: the distances to every training code (from the expansion
+    ``|z|^2 - 2 z.f + |f|^2``), the ``k`` nearest by ``TopK``, then
+    ``LOF = mean(lrd of the neighbours) * (mean reachability distance + 1e-10)``.
+    """
+    lof = detector.code_lof_
+    train = np.asarray(lof._fit_X, dtype=np.float64)
+    k = lof.n_neighbors_
+    n_codes = train.shape[1]
+    squares = graph.node("Mul", [codes, codes], "code_squares")
+    norms = graph.node(
+        "MatMul", [squares, graph.constant("code_ones", np.ones((n_codes, 1)))], "norms"
+    )
+    cross = graph.node("MatMul", [codes, graph.constant("train_codes_t", train.T)], "cross")
+    twice = graph.node("Mul", [cross, graph.constant("two_f", np.float32(2.0))], "twice")
+    squared = graph.node(
+        "Add",
+        [
+            graph.node("Sub", [norms, twice], "partial"),
+            graph.constant("train_norms", np.sum(train**2, axis=1)[None, :]),
+        ],
+        "squared_distances",
+    )
+    # Rounding can take the expansion slightly below zero for a code's own copy.
+    squared = graph.node("Max", [squared, graph.constant("zero_f", np.float32(0.0))], "clamped")
+    distances = graph.node("Sqrt", [squared], "distances")
+    negated, indices = graph.name("nearest"), graph.name("neighbours")
+    graph.container.add_node(
+        "TopK",
+        [graph.node("Neg", [distances], "negated"), graph.constant("k", [k])],
+        [negated, indices],
+        name=graph.scope.get_unique_operator_name(f"{graph.prefix}_TopK"),
+        axis=1,
+    )
+    nearest = graph.node("Neg", [negated], "nearest_distances")
+    k_distances = graph.constant("k_distances", lof._distances_fit_X_[:, k - 1])
+    reach = graph.node(
+        "Max",
+        [nearest, graph.node("Gather", [k_distances, indices], "neighbour_k_distances")],
+        "reach",
+    )
+    neighbour_lrd = graph.node("Gather", [graph.constant("lrd", lof._lrd), indices], "nb_lrd")
+    factor = graph.node(
+        "Mul",
+        [
+            _column_mean(graph, neighbour_lrd, k, "mean_lrd"),
+            graph.node(
+                "Add",
+                [
+                    _column_mean(graph, reach, k, "mean_reach"),
+                    graph.constant("lrd_eps", np.float32(1e-10)),
+                ],
+                "reach_eps",
+            ),
+        ],
+        "lof",
+    )
+    return graph.node("Log", [factor], "log_lof")
+
+
 def outlier_detector_shape_calculator(operator):
     """Outputs of the detector: ``label`` int64 ``(N,)``, ``scores`` ``(N, 1)``."""
     n = operator.inputs[0].get_first_dimension()
@@ -94,15 +142,18 @@ def outlier_detector_converter(scope, operator, container):
     if detector.anomaly_score_ == "elbo":
         raise NotImplementedError(
             "anomaly_score='elbo' draws a random code per sample and cannot be exported; use "
-            "anomaly_score='reconstruction', 'mahalanobis' or 'combined'."
+            "another anomaly_score."
         )
     graph = _Graph(scope, operator, container)
     x = _as_float(graph, operator)
     codes = _add_codes(graph, detector.estimator_, x)
     columns = []
     for name in detector.components_:
-        if name == "reconstruction":
-            columns.append(_add_reconstruction(graph, detector, x, codes))
+        if name in ("reconstruction", "relative_reconstruction"):
+            relative = name == "relative_reconstruction"
+            columns.append(_add_reconstruction(graph, detector, x, codes, relative))
+        elif name == "local_outlier_factor":
+            columns.append(_add_local_outlier_factor(graph, detector, codes))
         else:
             columns.append(_add_mahalanobis(graph, detector, codes))
     raw = columns[0] if len(columns) == 1 else graph.node("Concat", columns, "components", axis=1)

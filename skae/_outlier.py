@@ -6,6 +6,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.neighbors import LocalOutlierFactor
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -15,23 +16,26 @@ from ._persistence import VersionStampMixin
 from ._validation import NonBoolInterval, check_estimator_instance
 
 #: the scores a detector can use; ``'auto'`` is resolved in ``anomaly_score_``
-SCORES = ("auto", "reconstruction", "mahalanobis", "combined", "elbo")
+SCORES = (
+    "auto",
+    "combined",
+    "reconstruction",
+    "relative_reconstruction",
+    "local_outlier_factor",
+    "mahalanobis",
+    "elbo",
+)
 
-#: the measured components each resolved score sums (see ``_component``)
-_COMPONENTS = {
-    "reconstruction": ("reconstruction",),
-    "mahalanobis": ("mahalanobis",),
-    "combined": ("reconstruction", "mahalanobis"),
-    "elbo": ("elbo",),
-}
+#: neighbours of a code for its local outlier factor: scikit-learn's default for
+#: ``LocalOutlierFactor``, at most the training rows but one
+LOF_NEIGHBORS = 20
 
 #: the default template's settings (``estimator=None``), chosen on validation splits of
 #: the training images by ``benchmarks/search_outliers.py``
 DEFAULT_ESTIMATOR_PARAMS = {"latent_dim": 32, "max_epochs": 20}
 
-#: pixels of a reconstruction are kept this far inside (0, 1) for the cross-entropy,
-#: so that a saturated sigmoid output gives a large, finite error rather than infinity
-BCE_EPS = 1e-6
+#: the floor of a norm or an error before a division or a log
+_TINY = float(np.finfo(np.float32).tiny)
 
 #: the multiple of the interquartile range beyond the quartile that
 #: ``contamination='auto'`` flags: Tukey's fences, the boxplot rule
@@ -71,22 +75,44 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
         ``AutoencoderTransformer(latent_dim=32, max_epochs=20)``, the setting chosen
         on validation splits of training images (see the user guide,
         :doc:`/user_guide/outlier_detection`).
-    anomaly_score : {'auto', 'reconstruction', 'mahalanobis', 'combined', 'elbo'}, \
+    anomaly_score : {'auto', 'combined', 'reconstruction', \
+            'relative_reconstruction', 'local_outlier_factor', 'mahalanobis', 'elbo'}, \
             default='auto'
-        What measures how abnormal a sample is:
+        What measures how abnormal a sample is. Each measure (a component) is
+        standardised on the training rows, and ``score_samples`` is minus their sum
+        (see Notes):
 
-        - ``'reconstruction'``: the per-sample reconstruction error, with the
-          autoencoder's training loss (binary cross-entropy for a model trained with
-          ``loss='bce'``, squared error otherwise), averaged over features;
-        - ``'mahalanobis'``: the squared Mahalanobis distance of the code
-          (``transform``) to the training codes, i.e. minus the log-density of a
-          Gaussian fitted to them, up to constants;
-        - ``'combined'``: both, each standardised as below, summed;
+        - ``'combined'``: the reconstruction error (``'relative_reconstruction'``
+          when the training data are non-negative, ``'reconstruction'`` otherwise)
+          and the code's ``'local_outlier_factor'``: the first sees what the
+          autoencoder cannot rebuild, the second a code in a sparse region of the
+          training codes, two ways of being unlike the training data;
+        - ``'reconstruction'``: the per-sample squared reconstruction error averaged
+          over features (the autoencoder's ``reconstruction_error``), whatever loss
+          the autoencoder trained with: on images in [0, 1] it ranked anomalies
+          better than the cross-entropy the autoencoder trains with, which weighs
+          the uncertain pixels of a stroke's edge most;
+        - ``'relative_reconstruction'``: the squared reconstruction error divided by
+          the sample's own squared norm, the share of the sample that the
+          autoencoder fails to rebuild. Where zero means "nothing" (pixel
+          intensities, counts, spectra), a faint or simple anomaly, such as a thin
+          digit 1 for a model of 8s, has a small absolute error only because it has
+          little ink: relative to its ink, its error is large. Meaningless for
+          centred data, whose norm is the distance to the mean;
+        - ``'local_outlier_factor'``: the local outlier factor of the code
+          (``transform``) among the training codes
+          (:class:`~sklearn.neighbors.LocalOutlierFactor`, 20 neighbours): the
+          density around the code's neighbours over the density around the code;
+        - ``'mahalanobis'``: the squared Mahalanobis distance of the code to the
+          training codes, i.e. minus the log-density of one Gaussian fitted to them,
+          up to constants;
         - ``'elbo'``: minus the evidence lower bound of a :class:`VAETransformer`
           (its :meth:`~VAETransformer.elbo`);
-        - ``'auto'``: ``'combined'``.
+        - ``'auto'``: ``'combined'``, which ranked anomalies best of these in the
+          measurements of the user guide (:doc:`/user_guide/outlier_detection`).
 
-        The score used is in ``anomaly_score_``.
+        The score used is in ``anomaly_score_``, its components in
+        ``components_``.
     contamination : 'auto' or float, default='auto'
         The expected fraction of outliers in the training data, which sets
         ``offset_``. A float in (0, 0.5]: ``offset_`` is that quantile of the
@@ -107,9 +133,10 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
     anomaly_score_ : str
         The score used (``anomaly_score`` with ``'auto'`` resolved).
     components_ : tuple of str
-        What the score sums: ``'reconstruction'``, ``'mahalanobis'`` or ``'elbo'``.
-    reconstruction_loss_ : str
-        ``'bce'`` or ``'mse'``: how the reconstruction error is measured.
+        What the score sums, e.g. ``('relative_reconstruction',
+        'local_outlier_factor')``.
+    code_lof_ : sklearn.neighbors.LocalOutlierFactor
+        Fitted on the training codes (``None`` without ``'local_outlier_factor'``).
     code_mean_ : ndarray of shape (n_codes,)
         Mean of the training codes (for ``'mahalanobis'``; ``None`` otherwise).
     code_precision_ : ndarray of shape (n_codes, n_codes)
@@ -134,19 +161,22 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
 
     Notes
     -----
-    Each component :math:`a_j` (the logarithm of the reconstruction error, which has a
-    long right tail; the squared Mahalanobis distance; minus the ELBO) is
-    standardised by its median :math:`m_j` and interquartile range :math:`s_j` over
-    the training rows, robust statistics that a minority of outliers barely moves,
-    so that components in different units can be added:
+    Each component :math:`a_j` (the logarithm of the reconstruction error and of the
+    local outlier factor, whose right tails are long; the squared Mahalanobis
+    distance; minus the ELBO) is standardised by its median :math:`m_j` and
+    interquartile range :math:`s_j` over the training rows, robust statistics that a
+    minority of outliers barely moves, so that components in different units can be
+    added:
 
     .. math::
 
         \\mathrm{score\\_samples}(x) = -\\sum_j \\frac{a_j(x) - m_j}{s_j}.
 
-    A typical training row thus scores about 0. The Mahalanobis distance uses the
-    mean and covariance of the training codes, with a small ridge on the diagonal so
-    that a code with a constant unit still has a finite distance.
+    A typical training row thus scores about 0. The training rows are scored as any
+    other rows (a training code is its own nearest neighbour), so that
+    :meth:`fit_predict` equals ``fit(X).predict(X)``. The Mahalanobis distance uses
+    the mean and covariance of the training codes, with a small ridge on the
+    diagonal so that a code with a constant unit still has a finite distance.
 
     Examples
     --------
@@ -206,14 +236,26 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
         estimator, score = self._check_params()
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         self.estimator_ = estimator.fit(X)
+        return self._calibrate(X, score)
+
+    def _calibrate(self, X: np.ndarray, score: str):
+        """Set the score's statistics and ``offset_`` from the training rows ``X``.
+
+        Needs only ``estimator_``: ``benchmarks/bench_outliers.py`` scores one trained
+        network several ways through it.
+        """
         self.anomaly_score_ = score
-        self.components_ = _COMPONENTS[score]
-        self.reconstruction_loss_ = self._reconstruction_loss()
-        self.code_mean_ = self.code_precision_ = None
-        if "mahalanobis" in self.components_:
+        self.components_ = self._components(score, X)
+        self.code_mean_ = self.code_precision_ = self.code_lof_ = None
+        if {"mahalanobis", "local_outlier_factor"} & set(self.components_):
             codes = self.estimator_.transform(X).astype(np.float64)
+        if "mahalanobis" in self.components_:
             self.code_mean_ = codes.mean(axis=0)
             self.code_precision_ = self._precision(codes)
+        if "local_outlier_factor" in self.components_:
+            n_neighbors = max(1, min(LOF_NEIGHBORS, len(codes) - 1))
+            self.code_lof_ = LocalOutlierFactor(n_neighbors=n_neighbors, novelty=True)
+            self.code_lof_.fit(codes)
         raw = self._raw_components(X)
         stats = [_quartiles(column) for column in raw.T]
         self.center_ = np.array([median for _, median, _ in stats])
@@ -227,6 +269,17 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
+
+    @staticmethod
+    def _components(score: str, X: np.ndarray) -> tuple:
+        """What ``score`` sums for the training data ``X``."""
+        if score in ("auto", "combined"):
+            # Chosen from X, as the autoencoders choose their output activation: the
+            # error relative to the sample's norm where zero means "nothing".
+            non_negative = X.size == 0 or X.min() >= 0
+            error = "relative_reconstruction" if non_negative else "reconstruction"
+            return (error, "local_outlier_factor")
+        return (score,)
 
     def _check_params(self):
         """Check the parameters; return the unfitted autoencoder and the score to use."""
@@ -245,19 +298,13 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
             raise ValueError(
                 f"anomaly_score='elbo' needs a model with an evidence lower bound (a "
                 f"VAETransformer); {type(estimator).__name__} has none: use "
-                "anomaly_score='reconstruction', 'mahalanobis' or 'combined'."
+                "another anomaly_score."
             )
         # The autoencoder checks its own parameters when it fits; check them here so
         # that a bad template fails before anything else is done.
         if hasattr(estimator, "_validate_hyperparameters"):
             estimator._validate_hyperparameters()
         return estimator, score
-
-    def _reconstruction_loss(self) -> str:
-        """``'bce'`` if the autoencoder (or every member of an ensemble) trained with it."""
-        models = getattr(self.estimator_, "estimators_", [self.estimator_])
-        losses = {getattr(model, "loss_", None) for model in models}
-        return "bce" if losses == {"bce"} else "mse"
 
     @staticmethod
     def _precision(codes: np.ndarray) -> np.ndarray:
@@ -274,17 +321,21 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
         return np.column_stack([self._component(name, X) for name in self.components_])
 
     def _component(self, name: str, X: np.ndarray) -> np.ndarray:
-        if name == "reconstruction":
+        if name in ("reconstruction", "relative_reconstruction"):
             X_hat = self.estimator_.reconstruct(X).astype(np.float64)
             X = X.astype(np.float64)
-            if self.reconstruction_loss_ == "bce":
-                X_hat = np.clip(X_hat, BCE_EPS, 1 - BCE_EPS)
-                errors = -np.mean(X * np.log(X_hat) + (1 - X) * np.log1p(-X_hat), axis=1)
-            else:
-                errors = np.mean((X - X_hat) ** 2, axis=1)
+            errors = np.mean((X - X_hat) ** 2, axis=1)
+            if name == "relative_reconstruction":
+                # An all-zero row has no norm to compare with: any error is then
+                # huge rather than undefined.
+                errors /= np.maximum(np.mean(X**2, axis=1), _TINY)
             # The log: errors span orders of magnitude, with a long right tail that
             # would dominate the sum with the code's distance.
-            return np.log(np.maximum(errors, np.finfo(np.float64).tiny))
+            return np.log(np.maximum(errors, _TINY))
+        if name == "local_outlier_factor":
+            codes = self.estimator_.transform(X).astype(np.float64)
+            # The log: a factor of 2 above or below 1 is as far either way.
+            return np.log(-self.code_lof_.score_samples(codes))
         if name == "mahalanobis":
             centred = self.estimator_.transform(X).astype(np.float64) - self.code_mean_
             return np.einsum("ij,jk,ik->i", centred, self.code_precision_, centred)
