@@ -32,7 +32,8 @@ the classes per candidate and score) goes to ``results/outlier_search.md``.
 splits, and on the same splits with 5 % of the fitting rows drawn from the other
 classes (``contaminated``), scored by the relative reconstruction error alone, by the
 code's local outlier factor with ``k`` = 20, 50, 100 and 200 neighbours, and by their
-sum (``comb<k>``), into ``results/outlier_search_neighbours.{csv,md}``.
+sum (``comb<k>``; with 50 neighbours also the sum with the factor's term weighted
+0.25 and 0.5, ``comb50_w<weight>``), into ``results/outlier_search_neighbours.{csv,md}``.
 
 Run: ``python benchmarks/search_outliers.py --datasets mnist --jobs 2``;
 ``--candidates NAME ...`` restricts the candidates, ``--classes`` the classes,
@@ -208,6 +209,8 @@ def run_cell(dataset, candidate, c, seed, n_anomalies, quick, data_home):
 
 
 NEIGHBOURS = (20, 50, 100, 200)
+#: weights of the local outlier factor in the sum, tried with 50 neighbours
+LOF_WEIGHTS = (0.25, 0.5)
 
 
 def run_neighbours_cell(c, seed, setting, n_anomalies, data_home):
@@ -247,18 +250,17 @@ def run_neighbours_cell(c, seed, setting, n_anomalies, data_home):
         combined = robust_z(error_fit, error_valid) + robust_z(lof_fit, lof_valid)
         row[f"lof{k}"] = round(float(roc_auc_score(truth, lof_valid)), 5)
         row[f"comb{k}"] = round(float(roc_auc_score(truth, combined)), 5)
+        if k == 50:
+            for weight in LOF_WEIGHTS:
+                weighted = robust_z(error_fit, error_valid) + weight * robust_z(lof_fit, lof_valid)
+                row[f"comb{k}_w{weight}"] = round(float(roc_auc_score(truth, weighted)), 5)
     print(row, flush=True)
     return row
 
 
 def neighbours(args) -> None:
     path = RESULTS / "outlier_search_neighbours.csv"
-    cells = [
-        (c, s, setting)
-        for setting in ("one-class", "contaminated")
-        for s in args.seeds
-        for c in args.classes
-    ]
+    cells = [(c, s, setting) for setting in args.settings for s in args.seeds for c in args.classes]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [
             pool.submit(run_neighbours_cell, *cell, args.n_anomalies, args.data_home)
@@ -266,6 +268,9 @@ def neighbours(args) -> None:
         ]
         rows = [future.result() for future in futures]
     table = pd.DataFrame(rows)
+    if path.exists():  # keep the other settings' rows of an earlier run
+        table = pd.concat([pd.read_csv(path), table])
+        table = table.drop_duplicates(["class", "seed", "setting"], keep="last")
     table.to_csv(path, index=False)
     means = table.drop(columns=["class", "seed"]).groupby("setting").mean().reset_index()
     header = machine_header(
@@ -304,6 +309,7 @@ def main(argv=None):
     parser.add_argument("--data-home", default=default_data_home())
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--neighbours", action="store_true")
+    parser.add_argument("--settings", nargs="+", default=["one-class", "contaminated"])
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.neighbours:

@@ -157,9 +157,9 @@ def outlier_detector_converter(scope, operator, container):
         else:
             columns.append(_add_mahalanobis(graph, detector, codes))
     raw = columns[0] if len(columns) == 1 else graph.node("Concat", columns, "components", axis=1)
-    # -sum_j (a_j - center_j) / scale_j - offset_, as one product and one shift
-    weights = -1.0 / detector.scale_
-    shift = float(np.sum(detector.center_ / detector.scale_) - detector.offset_)
+    # -sum_j w_j (a_j - center_j) / scale_j - offset_, as one product and one shift
+    weights = -detector.weights_ / detector.scale_
+    shift = float(np.sum(detector.weights_ * detector.center_ / detector.scale_) - detector.offset_)
     decision = graph.node(
         "Add",
         [

@@ -32,6 +32,11 @@ SCORES = (
 #: that hides the new samples like them; clean training data lose little by it
 LOF_NEIGHBORS = 50
 
+#: weight of the code's local outlier factor in ``'combined'`` (the reconstruction
+#: error has weight 1): alone, the factor ranks anomalies worse than the error, and at
+#: full weight its false alarms cost more than it adds, on validation splits
+LOF_WEIGHT = 0.5
+
 #: the default template's settings (``estimator=None``), chosen on validation splits of
 #: the training images by ``benchmarks/search_outliers.py``
 DEFAULT_ESTIMATOR_PARAMS = {"latent_dim": 32, "max_epochs": 20, "noise": None}
@@ -88,9 +93,10 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
 
         - ``'combined'``: the reconstruction error (``'relative_reconstruction'``
           when the training data are non-negative, ``'reconstruction'`` otherwise)
-          and the code's ``'local_outlier_factor'``: the first sees what the
+          plus half the code's ``'local_outlier_factor'``: the first sees what the
           autoencoder cannot rebuild, the second a code in a sparse region of the
-          training codes, two ways of being unlike the training data;
+          training codes, two ways of being unlike the training data; the weaker
+          signal of the two alone, the factor weighs half;
         - ``'reconstruction'``: the per-sample squared reconstruction error averaged
           over features (the autoencoder's ``reconstruction_error``), whatever loss
           the autoencoder trained with: on images in [0, 1] it ranked anomalies
@@ -145,6 +151,9 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
         Mean of the training codes (for ``'mahalanobis'``; ``None`` otherwise).
     code_precision_ : ndarray of shape (n_codes, n_codes)
         Inverse covariance of the training codes (``None`` without ``'mahalanobis'``).
+    weights_ : ndarray of shape (n_components,)
+        Weight of each component in the sum: 1, and 0.5 for the local outlier
+        factor in ``'combined'``.
     center_ : ndarray of shape (n_components,)
         Median of each component over the training rows.
     scale_ : ndarray of shape (n_components,)
@@ -170,11 +179,11 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
     distance; minus the ELBO) is standardised by its median :math:`m_j` and
     interquartile range :math:`s_j` over the training rows, robust statistics that a
     minority of outliers barely moves, so that components in different units can be
-    added:
+    added, with weights :math:`w_j` (``weights_``):
 
     .. math::
 
-        \\mathrm{score\\_samples}(x) = -\\sum_j \\frac{a_j(x) - m_j}{s_j}.
+        \\mathrm{score\\_samples}(x) = -\\sum_j w_j \\frac{a_j(x) - m_j}{s_j}.
 
     A typical training row thus scores about 0. The training rows are scored as any
     other rows (a training code is its own nearest neighbour), so that
@@ -250,6 +259,12 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
         """
         self.anomaly_score_ = score
         self.components_ = self._components(score, X)
+        self.weights_ = np.array(
+            [
+                LOF_WEIGHT if score == "combined" and name == "local_outlier_factor" else 1.0
+                for name in self.components_
+            ]
+        )
         self.code_mean_ = self.code_precision_ = self.code_lof_ = None
         if {"mahalanobis", "local_outlier_factor"} & set(self.components_):
             codes = self.estimator_.transform(X).astype(np.float64)
@@ -346,7 +361,7 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
         return -np.asarray(self.estimator_.elbo(X), dtype=np.float64)  # 'elbo'
 
     def _standardised(self, raw: np.ndarray) -> np.ndarray:
-        return -np.sum((raw - self.center_) / self.scale_, axis=1)
+        return -np.sum(self.weights_ * (raw - self.center_) / self.scale_, axis=1)
 
     def score_samples(self, X):
         """How normal each sample is: higher is more normal, about 0 for typical rows.

