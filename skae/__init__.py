@@ -10,6 +10,7 @@ __version__ = "0.1.0.dev0"
 #: use (PEP 562), so that ``import skae`` and the ``skae`` command start at once; torch
 #: loads with the first estimator (and a Ctrl-C meanwhile is the command's to handle).
 _LAZY = {
+    "AutoencoderOutlierDetector": "._outlier",
     "AutoencoderTransformer": "._autoencoder",
     "BaseAutoencoder": "._base",
     "EncoderClassifier": "._encoder_classifier",
@@ -21,6 +22,7 @@ _LAZY = {
 _SUBPACKAGES = ("datasets", "optim", "plotting", "priors", "study")
 
 __all__ = [
+    "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "BaseAutoencoder",
     "EncoderClassifier",

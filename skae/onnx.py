@@ -2,10 +2,11 @@
 
 Importing this module registers a converter for every skae transformer
 (:class:`~skae.AutoencoderTransformer`, :class:`~skae.VAETransformer` dense and
-convolutional, :class:`~skae.ITLAutoencoder`, :class:`~skae.KAutoencoderTransformer`)
-and for :class:`~skae.EncoderClassifier` with skl2onnx, so that
-:func:`skl2onnx.to_onnx` converts a fitted skae model, or a pipeline containing one,
-into a single ONNX graph that onnxruntime serves without Python, torch or skae::
+convolutional, :class:`~skae.ITLAutoencoder`, :class:`~skae.KAutoencoderTransformer`),
+for :class:`~skae.EncoderClassifier` and for :class:`~skae.AutoencoderOutlierDetector`
+with skl2onnx, so that :func:`skl2onnx.to_onnx` converts a fitted skae model, or a
+pipeline containing one, into a single ONNX graph that onnxruntime serves without
+Python, torch or skae::
 
     import skae.onnx  # registers the converters (needs skl2onnx)
     from skl2onnx import to_onnx
@@ -35,6 +36,9 @@ skae does: double inputs are cast to float32 and the codes cast back, which is w
   classifiers (``options={id(model): {"zipmap": False}}`` gives a probability
   tensor instead of a list of dictionaries), and so does ``nocl`` (class indices
   as labels).
+- AutoencoderOutlierDetector: ``label`` (``predict``: +1 or -1) and ``scores``
+  (``decision_function``), like skl2onnx's ``IsolationForest``; ``anomaly_score='elbo'``
+  draws random codes and cannot be exported.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ ALIASES = {
     "ITLAutoencoder": "SkaeITLAutoencoder",
     "KAutoencoderTransformer": "SkaeKAutoencoderTransformer",
     "EncoderClassifier": "SkaeEncoderClassifier",
+    "AutoencoderOutlierDetector": "SkaeAutoencoderOutlierDetector",
 }
 
 #: the first ONNX opset the graphs are valid in: from opset 10, ``Slice`` takes its
@@ -553,6 +558,20 @@ def register_converters() -> None:
         skae_classifier_converter,
         options={"zipmap": [True, False, "columns"], "nocl": [False, True]},
         parser=_fitted_first(_parse_sklearn_classifier),
+    )
+    # Its converter reads the helpers above, so it is imported once they exist.
+    from ._onnx_outlier import (
+        AutoencoderOutlierDetector,
+        outlier_detector_converter,
+        outlier_detector_shape_calculator,
+    )
+
+    update_registered_converter(
+        AutoencoderOutlierDetector,
+        ALIASES["AutoencoderOutlierDetector"],
+        outlier_detector_shape_calculator,
+        outlier_detector_converter,
+        parser=_fitted_first(_parse_sklearn_simple_model),
     )
 
 

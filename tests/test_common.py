@@ -10,6 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skae
 from skae import (
+    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     EncoderClassifier,
     ITLAutoencoder,
@@ -60,6 +61,10 @@ ESTIMATORS = [
         loss="mse",
         output_activation="linear",
         max_epochs=2,
+        random_state=0,
+    ),
+    AutoencoderOutlierDetector(
+        AutoencoderTransformer(latent_dim=2, hidden_layer_sizes=(8,), max_epochs=3),
         random_state=0,
     ),
 ]
