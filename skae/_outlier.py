@@ -34,8 +34,9 @@ LOF_NEIGHBORS = 50
 
 #: weight of the code's local outlier factor in ``'combined'`` (the reconstruction
 #: error has weight 1): alone, the factor ranks anomalies worse than the error, and at
-#: full weight its false alarms cost more than it adds, on validation splits
-LOF_WEIGHT = 0.5
+#: higher weights its false alarms on a class whose images vary little (the digit 1)
+#: cost more than it adds, on validation splits
+LOF_WEIGHT = 0.25
 
 #: the default template's settings (``estimator=None``), chosen on validation splits of
 #: the training images by ``benchmarks/search_outliers.py``
@@ -93,10 +94,10 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
 
         - ``'combined'``: the reconstruction error (``'relative_reconstruction'``
           when the training data are non-negative, ``'reconstruction'`` otherwise)
-          plus half the code's ``'local_outlier_factor'``: the first sees what the
+          plus a quarter of the code's ``'local_outlier_factor'``: the first sees what the
           autoencoder cannot rebuild, the second a code in a sparse region of the
           training codes, two ways of being unlike the training data; the weaker
-          signal of the two alone, the factor weighs half;
+          signal of the two alone, the factor weighs a quarter;
         - ``'reconstruction'``: the per-sample squared reconstruction error averaged
           over features (the autoencoder's ``reconstruction_error``), whatever loss
           the autoencoder trained with: on images in [0, 1] it ranked anomalies
@@ -152,7 +153,7 @@ class AutoencoderOutlierDetector(VersionStampMixin, OutlierMixin, BaseEstimator)
     code_precision_ : ndarray of shape (n_codes, n_codes)
         Inverse covariance of the training codes (``None`` without ``'mahalanobis'``).
     weights_ : ndarray of shape (n_components,)
-        Weight of each component in the sum: 1, and 0.5 for the local outlier
+        Weight of each component in the sum: 1, and 0.25 for the local outlier
         factor in ``'combined'``.
     center_ : ndarray of shape (n_components,)
         Median of each component over the training rows.
