@@ -1,4 +1,11 @@
-"""Helpers shared by the benchmark scripts: machine description, data home, saving."""
+"""Helpers shared by the benchmark scripts: command line, machine description, saving.
+
+Each script answers one question and writes under ``results/<benchmark>/``. The
+options every script shares (data home, torch threads, quick mode, output folder and
+``--resume``) come from :func:`add_common_arguments`, so that a documented command
+means the same thing in every script: it recomputes every row it writes unless
+``--resume`` asks it to keep the rows already in the output file.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +35,82 @@ DEEP_ELU_RECIPE = {
     "max_epochs": 30,
     "noise": None,
 }
+
+
+def results_dir(benchmark: str) -> Path:
+    """The folder of one benchmark's tables and figures: ``results/<benchmark>/``."""
+    return RESULTS / benchmark
+
+
+def add_common_arguments(
+    parser,
+    benchmark: str,
+    *,
+    threads: int | None = 1,
+    quick: str | None = "a smoke run of seconds to a minute (outputs end in _quick)",
+    resume: bool = False,
+):
+    """Add the options every benchmark shares to an ``argparse`` parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The script's parser.
+    benchmark : str
+        Name of the benchmark: its outputs go to ``results/<benchmark>/`` unless
+        ``--output-dir`` says otherwise.
+    threads : int or None, default=1
+        Default of ``--threads`` (torch threads); None leaves the option out, for
+        scripts that set threads per case.
+    quick : str or None
+        Help text of ``--quick``; None leaves the option out.
+    resume : bool, default=False
+        Whether the script writes a resumable table and so takes ``--resume``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The same parser.
+    """
+    parser.add_argument("--data-home", default=default_data_home(), help="data folder")
+    if threads is not None:
+        parser.add_argument("--threads", type=int, default=threads, help="torch threads")
+    if quick is not None:
+        parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=results_dir(benchmark),
+        help=f"folder of the tables and figures (default: results/{benchmark}/)",
+    )
+    if resume:
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="keep the rows already in the output CSV and compute only the missing "
+            "ones (without it every row is recomputed and the file rewritten)",
+        )
+    return parser
+
+
+def start_table(path: Path, resume: bool) -> None:
+    """Prepare the resumable CSV at ``path`` for a run.
+
+    Without ``resume`` an existing file is moved aside (``<name>.csv.previous``), so
+    that the run recomputes every row and a documented command never silently keeps
+    old numbers; with it the file stays and the run skips the rows already there.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not resume:
+        backup = path.with_name(path.name + ".previous")
+        path.replace(backup)
+        print(
+            f"{path} existed: moved to {backup.name}; every row is recomputed "
+            "(--resume keeps and skips them)",
+            flush=True,
+        )
+    elif path.exists():
+        print(f"--resume: keeping the rows already in {path}", flush=True)
 
 
 def default_data_home() -> str:
@@ -64,15 +147,20 @@ def machine_header(dataset: str, threads: int | None = None) -> str:
     )
 
 
-def save_table(frame: pd.DataFrame, name: str, header: str) -> Path:
-    """Print ``frame`` and write it as ``results/<name>.csv`` and ``results/<name>.md``."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(RESULTS / f"{name}.csv", index=False)
+def save_table(frame: pd.DataFrame, stem: Path, header: str) -> Path:
+    """Print ``frame`` and write it as ``<stem>.csv`` and ``<stem>.md`` (with ``header``).
+
+    ``stem`` is a path without suffix, e.g. ``results_dir("onnx") / "onnx"``.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(stem.with_name(f"{stem.name}.csv"), index=False)
     markdown = frame.to_markdown(index=False, floatfmt=".4g")
-    (RESULTS / f"{name}.md").write_text(f"{header}\n\n{markdown}\n")
+    md = stem.with_name(f"{stem.name}.md")
+    md.write_text(f"{header}\n\n{markdown}\n")
     print(header)
     print(frame.to_string(index=False))
-    return RESULTS / f"{name}.md"
+    return md
 
 
 def plain_log_axes(ax) -> None:

@@ -37,11 +37,14 @@ from joblib import Parallel, delayed
 from sklearn.decomposition import PCA
 from skorch.callbacks import Callback
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
 from skae import AutoencoderTransformer, VAETransformer
 from skae.datasets import load_split
 from skae.exceptions import StopTraining
 from skae.study import n_trainable_parameters
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("activation")
 
 HIDDEN = (500, 500)
 BATCH = 100
@@ -273,7 +276,7 @@ def main(argv=None):
         ),
         threads=args.threads,
     )
-    save_table(table, f"activation{suffix}", header)
+    save_table(table, RESULTS / f"activation{suffix}", header)
     for s in steps:
         recon_figure(recon_at[s], X_test, s, RESULTS / f"activation_recon_{s}{suffix}.png")
     if len(codes) > 1:

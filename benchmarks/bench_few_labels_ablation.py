@@ -35,11 +35,14 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
-from _common import EARLIER_DEFAULTS, default_data_home, machine_header, save_table
+from _common import EARLIER_DEFAULTS, default_data_home, machine_header, results_dir, save_table
 from bench_semi_supervised import Clock, label_spreading, labelled_subset, svc
 from skae import AutoencoderTransformer, ITLAutoencoder
 from skae.datasets import load_split
 from skae.priors import OneHotPrior
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("few_labels_ablation")
 
 COMMON = dict(
     hidden_layer_sizes=(512, 256),
@@ -146,7 +149,7 @@ def main(argv=None):
         args.threads,
     )
     name = "few_labels_ablation" + ("_quick" if args.quick else "")
-    save_table(pd.DataFrame(rows), name, header)
+    save_table(pd.DataFrame(rows), RESULTS / name, header)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,12 @@ import pandas as pd
 import torch
 from sklearn.svm import SVC
 
-from _common import RESULTS, default_data_home, machine_header
+from _common import default_data_home, machine_header, results_dir
 from skae import AutoencoderTransformer, EncoderClassifier
 from skae.datasets import load_split
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("few_labels_default")
 
 
 def labelled_subset(y: np.ndarray, n_labels: int, draw: int) -> np.ndarray:

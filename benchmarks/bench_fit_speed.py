@@ -32,11 +32,14 @@ import pandas as pd
 import torch
 from skorch import NeuralNet
 
-from _common import default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
 from skae import AutoencoderTransformer
 from skae._base import INFERENCE_BATCH_SIZE
 from skae._nn import DenseAutoencoderModule
 from skae.datasets import load_mnist
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("fit_speed")
 
 HIDDEN, LATENT, BATCH, LR = (500, 500), 32, 256, 1e-3
 
@@ -227,7 +230,7 @@ def main(argv=None):
         args.threads,
     )
     # a smoke run must not overwrite the committed table (as the other benchmarks)
-    save_table(table, "fit_speed_quick" if args.quick else "fit_speed", header)
+    save_table(table, RESULTS / ("fit_speed_quick" if args.quick else "fit_speed"), header)
 
 
 def inference_only(X: np.ndarray, args, repeats: int) -> None:
@@ -248,7 +251,8 @@ def inference_only(X: np.ndarray, args, repeats: int) -> None:
         f"INFERENCE_BATCH_SIZE={INFERENCE_BATCH_SIZE}",
         args.threads,
     )
-    save_table(table, "fit_speed_inference_quick" if args.quick else "fit_speed_inference", header)
+    name = "fit_speed_inference_quick" if args.quick else "fit_speed_inference"
+    save_table(table, RESULTS / name, header)
 
 
 if __name__ == "__main__":

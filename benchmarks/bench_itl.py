@@ -36,9 +36,12 @@ import pandas as pd
 import torch
 from sklearn.neural_network import MLPClassifier
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
 from skae import AutoencoderTransformer, ITLAutoencoder
 from skae.datasets import load_split
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("itl")
 
 HIDDEN = (800, 400)
 
@@ -174,7 +177,7 @@ def main(argv=None):
         args.threads,
     )
     suffix = "_quick" if args.quick else ""
-    save_table(table, f"itl{suffix}", header)
+    save_table(table, RESULTS / f"itl{suffix}", header)
     plot_codes(codes, RESULTS / f"itl_latent{suffix}.png")
 
 

@@ -44,14 +44,17 @@ from sklearn.svm import SVC
 
 from _common import (
     EARLIER_DEFAULTS,
-    RESULTS,
     default_data_home,
     machine_header,
     plain_log_axes,
+    results_dir,
     save_table,
 )
 from skae import AutoencoderTransformer, KAutoencoderTransformer
 from skae.datasets import load_split
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("k_autoencoder")
 
 KS = (1, 2, 3, 5)
 LATENTS = (4, 8, 16)
@@ -249,7 +252,7 @@ def main(argv=None):
     )
     name = "k_autoencoder" + ("_default" if args.members == "default" else "")
     name += "_quick" if args.quick else ""
-    save_table(table, name, header)
+    save_table(table, RESULTS / name, header)
     plot(table, RESULTS / f"{name}.png")
 
 

@@ -38,8 +38,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import ConfusionMatrixDisplay, precision_recall_fscore_support
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
 from skae.study import load_predictions, run_study
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("latent_size")
 
 LATENT_SIZES = (2, 4, 8, 16, 32, 64)
 REPRESENTATIONS = ("pca", "ae-default", "kae1", "kae3", "kae5")
@@ -210,7 +213,7 @@ def main(argv=None):
         threads=1,
     )
     shown = table.drop(columns=["dataset", "params", "n_train", "n_test"])
-    md = save_table(shown, f"latent_size{suffix}", header)
+    md = save_table(shown, RESULTS / f"latent_size{suffix}", header)
     summary = plateau_summary(table)
     md.write_text(
         md.read_text() + "\nDoes accuracy rise, then plateau?\n\n" + "\n".join(summary) + "\n"
@@ -220,7 +223,7 @@ def main(argv=None):
     classes = per_class(table, folders, "mlp-sigmoid")
     save_table(
         classes,
-        f"latent_size_per_class{suffix}",
+        RESULTS / f"latent_size_per_class{suffix}",
         "Per-class test precision and recall (columns: digit) of each representation at "
         "its best latent size, sigmoid MLP classifier. " + header,
     )

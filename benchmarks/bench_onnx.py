@@ -22,7 +22,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from _common import EARLIER_DEFAULTS, default_data_home, machine_header, save_table
+from _common import EARLIER_DEFAULTS, default_data_home, machine_header, results_dir, save_table
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("onnx")
 
 
 def main(argv=None):
@@ -107,7 +110,7 @@ def main(argv=None):
         "threads; machine shared with other jobs (timings indicative)",
         args.threads,
     )
-    save_table(table, "onnx", header)
+    save_table(table, RESULTS / "onnx", header)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("out_of_core")
 
 MODEL = dict(
     latent_dim=32,
@@ -346,7 +349,7 @@ def main(argv=None):
         + (args.machine_note or "machine shared with other jobs (timings indicative)"),
         args.threads,
     )
-    save_table(table, args.name, header)
+    save_table(table, RESULTS / args.name, header)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 import pandas as pd
 
-from _common import RESULTS, default_data_home, machine_header
+from _common import default_data_home, machine_header, results_dir
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("outliers")
 
 #: published one-class MNIST mean ROC AUC (other preprocessing: read as a reference)
 PUBLISHED = {

@@ -63,12 +63,15 @@ from sklearn.utils import Bunch
 from _common import (
     DEEP_ELU_RECIPE,
     EARLIER_DEFAULTS,
-    RESULTS,
     default_data_home,
     machine_header,
+    results_dir,
 )
 from skae import AutoencoderTransformer, EncoderClassifier, KAutoencoderTransformer, VAETransformer
 from skae.datasets import load_split
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("representations")
 
 #: The recipe to copy ("ae-best"): filled in by the lead from this benchmark's rows.
 #: Any AutoencoderTransformer parameters; latent_dim and random_state are set per row.

@@ -48,11 +48,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
 from skae import AutoencoderTransformer
 from skae._nn import DenseAutoencoderModule
 from skae.datasets import load_mnist
 from skae.optim import VARIANTS, RProp
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("rprop")
 
 HIDDEN, LATENT = (500, 500), 32
 RPROP_LR, ADAM_LR, SGD_LR, SGD_MOMENTUM = 1e-3, 1e-3, 0.5, 0.9
@@ -219,7 +222,7 @@ def run_step_time(repeats, threads, tag):
         f"median of {repeats} interleaved rounds; iRprop+'s closure returns a fixed loss",
         threads,
     )
-    save_table(table, f"rprop_step_time{tag}", header)
+    save_table(table, RESULTS / f"rprop_step_time{tag}", header)
     ratio = table.set_index("optimizer").loc["RProp irprop-", "ratio_vs_torch_foreach"]
     print(f"\nRProp irprop- / torch.optim.Rprop(foreach=True): {ratio:.2f}x (goal: <= 1.1x)\n")
 
@@ -239,7 +242,7 @@ def run_convergence(args, epochs, n_train, batch_size, tag):
         "reconstruction MSE on the test images",
         args.threads,
     )
-    save_table(frame, f"rprop_convergence{tag}", header)
+    save_table(frame, RESULTS / f"rprop_convergence{tag}", header)
     pd.DataFrame(
         [
             {"batching": b, "optimizer": label, "epoch": i + 1, "train_loss": v}

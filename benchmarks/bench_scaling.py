@@ -37,12 +37,15 @@ import pandas as pd
 
 from _common import (
     EARLIER_DEFAULTS,
-    RESULTS,
     default_data_home,
     machine_header,
     plain_log_axes,
+    results_dir,
     save_table,
 )
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("scaling")
 
 BASE = dict(n_samples=10_000, latent_dim=16, hidden=256, epochs=3)
 N_SAMPLES = (1_000, 2_000, 5_000, 10_000, 20_000, 60_000)
@@ -239,7 +242,7 @@ def main(argv=None):
         f"Each measurement in a fresh process; memory: {method}",
         threads=args.threads,
     )
-    md = save_table(table, f"scaling{suffix}", header)
+    md = save_table(table, RESULTS / f"scaling{suffix}", header)
     md.write_text(
         md.read_text() + "\nHow cost grows (log-log slopes):\n\n" + "\n".join(growth) + "\n"
     )

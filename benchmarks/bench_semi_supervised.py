@@ -75,16 +75,13 @@ from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from _common import (
-    DEEP_ELU_RECIPE,
-    RESULTS,
-    default_data_home,
-    machine_header,
-    plain_log_axes,
-)
+from _common import DEEP_ELU_RECIPE, default_data_home, machine_header, plain_log_axes, results_dir
 from skae import AutoencoderTransformer, EncoderClassifier, ITLAutoencoder
 from skae.datasets import load_split
 from skae.priors import OneHotPrior
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("semi_supervised")
 
 METHODS = (
     "svc_labelled",
@@ -613,7 +610,7 @@ def build_parser():
     # The ITL autoencoder keeps its own, smaller network: with the recipe above
     # (784-1000-500-250-32, ELU, batches of 64, 30 epochs) its argmax gave 20.5 % test
     # error with 1,000 MNIST labels (draw 0), against 8.2 % with these settings
-    # (results/semi_supervised_itl_recipe.md).
+    # (results/semi_supervised/semi_supervised_itl_recipe.md).
     parser.add_argument("--itl-hidden", type=int, nargs="+", default=[512, 256])
     parser.add_argument("--itl-activation", default="relu")
     parser.add_argument("--itl-batch-size", type=int, default=128)
@@ -654,8 +651,7 @@ def build_parser():
         choices=["masking", "gaussian", "none"],
         default="masking",
         help="input corruption of the supervised-term autoencoder, on the reconstruction's "
-        "and the supervised term's inputs alike ('none' gives the rows committed "
-        "before, results/semi_supervised_supervised_clean.csv). KMNIST, draw 0, an SVC "
+        "and the supervised term's inputs alike ('none': clean inputs). KMNIST, draw 0, an SVC "
         "/ label spreading on the codes with masking 0.3: 1,000 labels 15.05 / 8.80 %% "
         "(clean: 17.00 / 10.10 %%), 100 labels 38.70 / 25.30 %% (clean: 39.90 / "
         "26.75 %%)",
@@ -666,8 +662,7 @@ def build_parser():
         default=0.5,
         help="its masking probability (or Gaussian standard deviation). KMNIST, draw 0, "
         "an SVC / label spreading on the codes at 0.5: 1,000 labels 13.55 / 9.05 %%, "
-        "100 labels 36.45 / 22.25 %% (at 0.3: 15.05 / 8.80 %%, 38.70 / 25.30 %%; those "
-        "rows in results/semi_supervised_supervised_masking03.csv)",
+        "100 labels 36.45 / 22.25 %% (at 0.3: 15.05 / 8.80 %%, 38.70 / 25.30 %%)",
     )
     parser.add_argument(
         "--finetune-epochs",
@@ -679,11 +674,7 @@ def build_parser():
         "--ec-consistency-weight",
         type=float,
         default=1.0,
-        help="EncoderClassifier's consistency_weight (virtual adversarial training on "
-        "every row). The rows committed before it (results/"
-        "semi_supervised_ec_reconstruction.csv) came from --ec-consistency-weight 0 "
-        "--ec-entropy-weight 0 --ec-reconstruction-weight 1 --finetune-epochs 3 "
-        "--ec-encoder itl --itl-supervised-weight 0 --itl-consistency-weight 0",
+        help="EncoderClassifier's consistency_weight (virtual adversarial training on every row)",
     )
     parser.add_argument(
         "--ec-encoder",
@@ -729,16 +720,14 @@ def build_parser():
         type=float,
         default=3.0,
         help="weight of the ITL autoencoder's supervised term (a linear head on its "
-        "code; 0 switches it off, as in the rows committed before the consistency "
-        "term: results/semi_supervised_itl_supervised.csv compares 0 and 1.0)",
+        "code; 0 switches it off)",
     )
     parser.add_argument(
         "--itl-few-labels-per-class",
         type=int,
         default=10,
         help="at most this many labels per class, the ITL autoencoder trains with "
-        "--itl-few-supervised-weight on masked inputs (0: never; the rows committed "
-        "before, results/semi_supervised_itl_weight3.csv)",
+        "--itl-few-supervised-weight on masked inputs (0: never)",
     )
     parser.add_argument(
         "--itl-few-supervised-weight",

@@ -28,7 +28,10 @@ import time
 
 import pandas as pd
 
-from _common import default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("threads")
 
 
 def _spin(stop_at: float) -> None:
@@ -127,7 +130,7 @@ def main(argv=None) -> None:
         "one core kept at 100 % by a spinning process",
         threads=os.cpu_count(),
     )
-    save_table(frame, "threads_quick" if args.quick else "threads", header)
+    save_table(frame, RESULTS / ("threads_quick" if args.quick else "threads"), header)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ import torch
 from sklearn.decomposition import PCA
 from skorch.callbacks import Callback, LRScheduler
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
 from skae import AutoencoderTransformer, EncoderClassifier, per_class_reconstruction_error
 from skae.datasets import load_split
 from skae.plotting import (
@@ -69,6 +69,9 @@ from skae.plotting import (
     plot_learning_curve,
     plot_reconstructions,
 )
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("transfer")
 
 #: the studies' optimiser and batch size
 STUDY_SGD = dict(optimizer="sgd", optimizer_kwargs={"momentum": 0.9}, lr=0.01, batch_size=32)
@@ -432,10 +435,10 @@ def main():
         f"Whole run: {total / 60:.1f} min"
     )
     header = machine_header(dataset)
-    save_table(pd.DataFrame(rows), f"transfer_classifiers{tag}", header)
+    save_table(pd.DataFrame(rows), RESULTS / f"transfer_classifiers{tag}", header)
     save_table(
         reconstruction_table(ae_all, ae_04, pca, X_test, y_test),
-        f"transfer_reconstruction{tag}",
+        RESULTS / f"transfer_reconstruction{tag}",
         header + " Mean reconstruction error = per-pixel MSE mean((x - x_hat)**2) over the 784 "
         "pixels of a test image, averaged over the images of a digit; std over those "
         "images. Published figures are ranges over the digits, as reported.",

@@ -40,10 +40,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from _common import RESULTS, default_data_home, machine_header, save_table
+from _common import default_data_home, machine_header, results_dir, save_table
 from skae import VAETransformer
 from skae.datasets import load_split
 from skae.plotting import plot_latent
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("vae")
 
 MODELS = {
     "dense": dict(latent_dim=16, architecture="dense", hidden_layer_sizes=(512, 256)),
@@ -175,7 +178,7 @@ def main(argv=None):
     )
     # A smoke run never overwrites the full run's results.
     tag = "_quick" if args.quick else ""
-    save_table(table, f"vae{tag}", header)
+    save_table(table, RESULTS / f"vae{tag}", header)
     pair = [("dense", fitted["dense"]), ("conv", fitted["conv"])]
     plot_reconstructions(pair, split.X_test, RESULTS / f"vae_reconstructions{tag}.png")
     plot_samples(pair, RESULTS / f"vae_samples{tag}.png", args.seed)

@@ -32,10 +32,13 @@ from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from _common import RESULTS, default_data_home
+from _common import default_data_home, results_dir
 from bench_semi_supervised import build_parser, itl_params, labelled_subset, load, svc
 from skae import ITLAutoencoder
 from skae.priors import OneHotPrior
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("semi_supervised")
 
 
 def main(argv=None):

@@ -52,7 +52,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import EARLIER_DEFAULTS
+from _common import EARLIER_DEFAULTS, results_dir
+
+#: where this benchmark writes its tables and figures
+RESULTS = results_dir("recipe_search")
 
 #: Under every candidate: the defaults of the searches' time, so that a candidate names
 #: everything it changes and its rows can be reproduced after skae's defaults moved on.
@@ -565,7 +568,7 @@ def plot_anchor_curves(curves, path):
 def report(paths, note, curve_paths=()):
     """Merge search CSVs into ``results/recipe_search.{csv,md}`` (and anchor curves)."""
     frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-    results = Path(__file__).parent / "results"
+    results = RESULTS
     if curve_paths:
         curves = pd.concat([pd.read_csv(p) for p in curve_paths], ignore_index=True)
         # the first anchor run's curves had no seed column: it was seed 0
@@ -703,10 +706,7 @@ def main():
         "svc_rows": args.svc_rows,
         "anchor_curves": args.anchor_curves,
     }
-    out = Path(
-        args.output
-        or Path(__file__).parent / "results" / f"recipe_search{'_quick' if args.quick else ''}.csv"
-    )
+    out = Path(args.output or RESULTS / f"recipe_search{'_quick' if args.quick else ''}.csv")
     print(f"device {device}, {args.workers} workers -> {out}", flush=True)
     rows = []
 
