@@ -20,7 +20,7 @@ other rows ``-1``; 784-512-256-code networks, sigmoid output, binary cross-entro
   by label spreading (kNN, 10 neighbours, ``alpha=0.2``) over all codes.
 
 Draws are ``labelled_subset``'s of ``bench_semi_supervised.py``. Writes
-``results/few_labels_ablation.{csv,md}``.
+``results/few_labels_ablation/few_labels_ablation.{csv,md}``.
 
 Run: ``python benchmarks/bench_few_labels_ablation.py [--draws 1] [--quick]``.
 """

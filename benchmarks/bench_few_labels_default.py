@@ -18,9 +18,9 @@ machine, one thread each; run the timing alone with ``--threads 2``)::
     python benchmarks/bench_few_labels_default.py --datasets mnist --n-labels 1000
     python benchmarks/bench_few_labels_default.py --datasets kmnist --n-labels 100 1000
 
-Each run appends its rows to ``results/few_labels_default.csv`` (a row already there
+Each run appends its rows to ``results/few_labels_default/few_labels_default.csv`` (a row already there
 for the same data set, label count and draw is replaced) and rewrites the summary
-``results/few_labels_default.md``. ``--quick`` runs 2,000 training images and one
+``results/few_labels_default/few_labels_default.md``. ``--quick`` runs 2,000 training images and one
 draw into ``few_labels_default_quick.*`` as a smoke test.
 """
 

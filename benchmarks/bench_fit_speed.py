@@ -14,8 +14,8 @@ and times ``transform`` against plain ``torch.no_grad()`` loops over the encoder
 batches of 256, 1,024 and 4,096 rows (all collect the codes into one array) on the
 first ``--inference-rows`` images; ``ratio_vs_torch`` for transform is against the
 fastest of those loops. ``--inference-only`` runs just that comparison (seconds, for
-a rerun on a quiet machine) and writes ``results/fit_speed_inference.{csv,md}``. Prints
-samples/s and ratios, and writes ``results/fit_speed.{csv,md}`` (``_quick`` names with
+a rerun on a quiet machine) and writes ``results/fit_speed/fit_speed_inference.{csv,md}``. Prints
+samples/s and ratios, and writes ``results/fit_speed/fit_speed.{csv,md}`` (``_quick`` names with
 ``--quick``).
 
 Run: ``python benchmarks/bench_fit_speed.py [--threads 2] [--epochs 5] [--quick]

@@ -7,7 +7,7 @@ For k in {1, 2, 3, 5} and a per-member code size in {4, 8, 16}, one
 ``--epochs`` epochs, every other parameter at skae's default: Adam lr 1e-3, batch 256,
 cosine schedule, binary cross-entropy), or with ``--members default``,
 ``AutoencoderTransformer()`` as a user gets it (784-1024-256-code, ``max_epochs='auto'``;
-written to ``results/k_autoencoder_default.*``). The header states the members' loss,
+written to ``results/k_autoencoder/k_autoencoder_default.*``). The header states the members' loss,
 output and epochs as fitted. Its codes
 of those images train, after standardisation, a logistic regression and an RBF SVC
 (scikit-learn defaults); both are scored on the official 10,000 test images. PCA with
@@ -17,8 +17,8 @@ Columns: representation (``k-AE`` or ``PCA``), k, member latent size, total code
 classifier, test accuracy, fit seconds of the representation (members trained one
 after another, ``n_jobs=1``), classifier seconds (fit and predict), reconstruction MSE
 per pixel on the test images (the ensemble's averaged reconstruction), and the members'
-own mean reconstruction MSE. Writes ``results/k_autoencoder.{csv,md}`` and
-``results/k_autoencoder.png``.
+own mean reconstruction MSE. Writes ``results/k_autoencoder/k_autoencoder.{csv,md}`` and
+``results/k_autoencoder/k_autoencoder.png``.
 
 Run: ``python benchmarks/bench_k_autoencoder.py [--n-train 10000] [--epochs 20]
 [--threads 2] [--members default --ks 1 3 --latents 8 16] [--quick]``.

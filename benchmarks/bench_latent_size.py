@@ -19,9 +19,10 @@ Reported: test accuracy, macro precision and recall, per-class precision and rec
 (each representation at its best latent size, sigmoid MLP) and confusion matrices.
 
 It runs through :func:`skae.study.run_study`, whose folders
-(``results/_scratch/latent_size`` and, for ``ae-default``,
-``results/_scratch/latent_size_defaults``) keep every finished row: an interrupted run
-resumes where it stopped when started again with the same options.
+(``results/latent_size/_scratch/latent_size`` and, for ``ae-default``,
+``results/latent_size/_scratch/latent_size_defaults``) keep every finished row: an
+interrupted run resumes where it stopped when started again with the same options and
+``--resume``; without it those folders are emptied and every row is recomputed.
 
 Protocol: the first ``--n-train`` (default 10,000) MNIST training images to fit
 everything, the official 10,000 test images to evaluate.
@@ -32,6 +33,7 @@ Run: ``python benchmarks/bench_latent_size.py [--epochs 50] [--n-jobs 2] [--quic
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 
 import numpy as np
@@ -157,6 +159,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="m in (2, 8), 1,000 images, 5 epochs")
     parser.add_argument("--data-home", default=default_data_home())
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the rows of an earlier run with the same options (in "
+        "results/latent_size/_scratch/) and compute only the missing ones",
+    )
     args = parser.parse_args(argv)
 
     suffix = "_quick" if args.quick else ""
@@ -168,6 +176,11 @@ def main(argv=None):
     folder = RESULTS / "_scratch" / f"latent_size{suffix}"
     defaults_folder = RESULTS / "_scratch" / f"latent_size{suffix}_defaults"
     folders = {name: defaults_folder if name in DEFAULTS else folder for name in REPRESENTATIONS}
+    # run_study resumes from the rows in its folder: only --resume keeps them
+    for scratch in (folder, defaults_folder):
+        if scratch.exists() and not args.resume:
+            shutil.rmtree(scratch)
+            print(f"removed {scratch} (every row is recomputed; --resume keeps it)")
 
     start = time.perf_counter()
     common = dict(

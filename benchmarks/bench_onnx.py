@@ -8,7 +8,7 @@ and the share of identical predicted labels. Then times the encoder alone on the
 first ``--rows`` training images: skae's ``transform`` against an onnxruntime session
 on the exported encoder (one ``run`` over all rows, and runs over batches of 1,024),
 both with ``--threads`` threads, median of interleaved repeats. Writes
-``results/onnx.{csv,md}``.
+``results/onnx/onnx.{csv,md}``.
 
 Run: ``python benchmarks/bench_onnx.py [--threads 1] [--rows 20000] [--repeats 7]``.
 """

@@ -17,7 +17,7 @@ A sampling thread records the process's resident set size (RSS, psutil, every 50
 during training: the peak, the RSS before training (torch and the interpreter
 loaded) and the trace over time. Each model's codes then feed a logistic regression
 trained on 10,000 MNIST training images and scored on the 10,000 test images.
-Writes ``results/out_of_core.{csv,md}`` and ``results/out_of_core.png`` (peak RSS
+Writes ``results/out_of_core/out_of_core.{csv,md}`` and ``results/out_of_core/out_of_core.png`` (peak RSS
 against block size, and RSS over time).
 
 Run: ``python benchmarks/bench_out_of_core.py [--data-gb 2] [--block-mb 64 128 256 512]

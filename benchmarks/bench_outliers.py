@@ -31,14 +31,16 @@ Run (two processes, one torch thread each)::
     python benchmarks/bench_outliers.py --datasets mnist --setting contaminated --jobs 2
     python benchmarks/bench_outliers.py --timing --threads 2   # the default's fit, alone
 
-Each cell (data set, setting, class, seed) appends its rows to
-``results/outliers.csv`` (a rerun skips the cells already there, ``--methods``
-restricts the methods, ``--rerun`` replaces their rows) and the summary is
-rewritten: ``results/outliers.md`` (mean over classes and seeds per method, per-class
-table for MNIST, the published figures beside them) and ``results/outliers.png``.
+Each cell (data set, setting, class, seed) it runs replaces its rows in
+``results/outliers/outliers.csv``; the rows of the cells not selected stay (one
+table gathers the runs of every data set and setting). ``--methods`` restricts the
+methods; ``--resume`` skips the selected cells whose rows are already there (a cut
+run), otherwise every selected cell is computed. The summary is rewritten:
+``results/outliers/outliers.md`` (mean over classes and seeds per method, per-class
+table for MNIST, the published figures beside them) and ``outliers.png``.
 ``--timing`` fits the default detector on each MNIST digit's training images with
-``--threads`` torch threads into ``results/outliers_timing.*``. ``--quick`` fits on
-500 rows of two classes into ``outliers_quick.*``.
+``--threads`` torch threads into ``results/outliers/outliers_timing.*``. ``--quick``
+fits on 500 rows of two classes into ``outliers_quick.*``.
 """
 
 from __future__ import annotations
@@ -391,7 +393,9 @@ def main(argv=None):
         help="only these methods (names as in the table); default: all",
     )
     parser.add_argument(
-        "--rerun", action="store_true", help="compute the methods again where their rows exist"
+        "--resume",
+        action="store_true",
+        help="skip the selected cells whose rows exist (default: compute every one)",
     )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
@@ -408,10 +412,10 @@ def main(argv=None):
     classes = args.classes[:2] if args.quick else args.classes
     seeds = args.seeds[:1] if args.quick else args.seeds
     # A cell is done when every method asked for has its row (``skae default`` stands
-    # for the rows its fit gives); --rerun computes the methods again.
+    # for the rows its fit gives); only --resume skips the cells already done.
     wanted = set(args.methods or ["skae default", "skae VAE (ELBO)", *baselines(0)])
     done = set()
-    if path.exists() and not args.rerun:
+    if path.exists() and args.resume:
         old = pd.read_csv(path)
         present = old.groupby(["dataset", "setting", "class", "seed"])["method"].agg(set)
         done = {cell for cell, methods in present.items() if wanted <= methods}

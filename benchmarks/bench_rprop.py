@@ -23,8 +23,8 @@ linear output, MSE), the architecture of ``bench_fit_speed.py``:
    reconstruction MSE (per pixel) on the official 10,000 MNIST test images, the last
    training loss and the fit time, and draws the training loss per epoch.
 
-Writes ``results/rprop_step_time.{csv,md}``, ``results/rprop_convergence.{csv,md}``,
-``results/rprop_curves.csv`` and ``results/rprop_convergence.png`` (``_quick`` added
+Writes ``results/rprop/rprop_step_time.{csv,md}``, ``results/rprop/rprop_convergence.{csv,md}``,
+``results/rprop/rprop_curves.csv`` and ``results/rprop/rprop_convergence.png`` (``_quick`` added
 with ``--quick``).
 
 Run: ``python benchmarks/bench_rprop.py [--quick] [--part all|step|convergence]

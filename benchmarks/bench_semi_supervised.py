@@ -46,9 +46,9 @@ fine-tuning takes as many epochs.
 Protocol (offline): MNIST uses the first ``--n-train`` training images (unlabelled
 pool and labels) and the official 10,000 test images; KMNIST the fixed stratified
 8,000/2,000 split of its 10,000 official test images (random_state=0), as the ITL
-benchmark. Writes ``results/semi_supervised.{csv,md}`` (one row per data set, number
+benchmark. Writes ``results/semi_supervised/semi_supervised.{csv,md}`` (one row per data set, number
 of labels, method and draw; ``test_error`` a fraction) and
-``results/semi_supervised.png`` (test error against labels).
+``results/semi_supervised/semi_supervised.png`` (test error against labels).
 
 Run: ``python benchmarks/bench_semi_supervised.py [--quick] [--datasets mnist]``.
 """

@@ -32,11 +32,11 @@ filters (``AE all`` against the Case II classifier after fine-tuning).
 
 Run: ``python benchmarks/bench_transfer.py [--quick] [--threads 2]`` (the published
 run took 21 minutes with one torch thread on a 2-core AMD EPYC, ``Whole run`` in
-``results/transfer_classifiers.md``; ``--quick`` uses 10,000 training images and 2
+``results/transfer/transfer_classifiers.md``; ``--quick`` uses 10,000 training images and 2
 epochs).
 
 ``--search`` runs instead the search that chose ``BEST`` and writes
-``results/transfer_search.csv``: each candidate of ``SEARCH`` is trained on training
+``results/transfer/transfer_search.csv``: each candidate of ``SEARCH`` is trained on training
 images 1-50,000 and scored on images 50,001-60,000 (validation, the only basis of the
 choice), on the test images, and on the first 20,000 training images. The seven
 candidates took 3.7 hours in all (the ``seconds`` column, measured while other jobs

@@ -19,8 +19,8 @@ N(0, I), the same draws for both), and the 2-D model's test codes coloured by di
 beside the images it decodes on a grid of the latent plane.
 
 Run: ``python benchmarks/bench_vae.py [--epochs 10] [--train-size 60000] [--quick]``
-(results ``results/vae.*``; ``--quick``, 1,000 training and 500 test images for 2
-epochs, writes ``results/vae_quick.*`` instead).
+(results ``results/vae/vae.*``; ``--quick``, 1,000 training and 500 test images for 2
+epochs, writes ``results/vae/vae_quick.*`` instead).
 """
 
 from __future__ import annotations

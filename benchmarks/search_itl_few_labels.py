@@ -9,7 +9,7 @@ benchmark (its ``load`` and ``labelled_subset``). Each line scores the argmax of
 MLP on the labelled codes twice: on the **unlabelled training rows** (their labels
 were hidden from the fit; the setting is chosen on these) and on the test images,
 beside PCA + SVC on the same rows. Rows are appended to
-``results/search_itl_few_labels.csv``.
+``results/semi_supervised/search_itl_few_labels.csv``.
 
 Run (one thread; several processes side by side)::
 

@@ -23,9 +23,9 @@ seed, and every candidate score is computed from that one fit:
 * ``elbo``: minus the VAE's evidence lower bound (VAE candidates only).
 
 ROC AUC and average precision per class, with fit seconds (one torch thread per
-process; ``--jobs`` processes). Rows are appended to ``results/outlier_search.csv``
+process; ``--jobs`` processes). Rows are appended to ``results/outliers/outlier_search.csv``
 as each fit ends (a rerun skips the cells already there); the summary (mean AUC over
-the classes per candidate and score) goes to ``results/outlier_search.md``.
+the classes per candidate and score) goes to ``results/outliers/outlier_search.md``.
 
 ``--neighbours`` runs the second stage instead: the detector's default
 (``AutoencoderOutlierDetector(random_state=seed)``) on the same one-class validation
@@ -33,7 +33,7 @@ splits, and on the same splits with 5 % of the fitting rows drawn from the other
 classes (``contaminated``), scored by the relative reconstruction error alone, by the
 code's local outlier factor with ``k`` = 20, 50, 100 and 200 neighbours, and by their
 sum (``comb<k>``; with 50 neighbours also the sum with the factor's term weighted
-0.25 and 0.5, ``comb50_w<weight>``), into ``results/outlier_search_neighbours.{csv,md}``.
+0.25 and 0.5, ``comb50_w<weight>``), into ``results/outliers/outlier_search_neighbours.{csv,md}``.
 
 Run: ``python benchmarks/search_outliers.py --datasets mnist --jobs 2``;
 ``--candidates NAME ...`` restricts the candidates, ``--classes`` the classes,
@@ -312,6 +312,11 @@ def main(argv=None):
     parser.add_argument("--data-home", default=default_data_home())
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--neighbours", action="store_true")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the cells whose rows exist (default: compute every selected cell)",
+    )
     parser.add_argument("--settings", nargs="+", default=["one-class", "contaminated"])
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -321,7 +326,7 @@ def main(argv=None):
     name = "outlier_search_quick" if args.quick else "outlier_search"
     path = RESULTS / f"{name}.csv"
     done = set()
-    if path.exists():
+    if path.exists() and args.resume:
         old = pd.read_csv(path)
         done = set(zip(old.dataset, old.candidate, old["class"], old.seed))
     cells = [

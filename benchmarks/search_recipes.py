@@ -31,8 +31,8 @@ relative to the default) is what predicts a CPU fit's time. Rows are appended to
 
 Run: ``python benchmarks/search_recipes.py [--workers 8] [--device cuda] [--quick]``;
 ``--report run1.csv run2.csv --machine-note "..."`` merges runs into
-``results/recipe_search.{csv,md}`` without fitting (``--report-curves`` merges anchor
-curves into ``results/recipe_search_anchor_curves.{csv,png}``). Candidate ``default`` is the
+``results/recipe_search/recipe_search.{csv,md}`` without fitting (``--report-curves`` merges anchor
+curves into ``results/recipe_search/recipe_search_anchor_curves.{csv,png}``). Candidate ``default`` is the
 default of the time of the search (784-512-256-128, ReLU, 15 epochs); the default
 that came out of it is ``1024-256`` (10 epochs): the best three at 32 units
 (``wide1024-elu``, ``wide1024-mask0.2``, one layer) lost most of their lead at 2
@@ -566,7 +566,7 @@ def plot_anchor_curves(curves, path):
 
 
 def report(paths, note, curve_paths=()):
-    """Merge search CSVs into ``results/recipe_search.{csv,md}`` (and anchor curves)."""
+    """Merge search CSVs into ``results/recipe_search/recipe_search.{csv,md}`` (and anchor curves)."""
     frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
     results = RESULTS
     if curve_paths:
