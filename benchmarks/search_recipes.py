@@ -36,7 +36,7 @@ curves into ``results/recipe_search/recipe_search_anchor_curves.{csv,png}``). Ca
 default of the time of the search (784-512-256-128, ReLU, 15 epochs); the default
 that came out of it is ``1024-256`` (10 epochs): the best three at 32 units
 (``wide1024-elu``, ``wide1024-mask0.2``, one layer) lost most of their lead at 2
-units in a CPU check (``representations_m2_check.csv``).
+units in a CPU check (``results/recipe_search/recipe_search_latent2_check.csv``).
 """
 
 from __future__ import annotations
