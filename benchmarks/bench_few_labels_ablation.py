@@ -36,7 +36,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from _common import EARLIER_DEFAULTS, default_data_home, machine_header, results_dir, save_table
-from bench_semi_supervised import Clock, label_spreading, labelled_subset, svc
+from _few_labels import Clock, label_spreading, labelled_subset, svc
 from skae import AutoencoderTransformer, ITLAutoencoder
 from skae.datasets import load_split
 from skae.priors import OneHotPrior

@@ -54,12 +54,8 @@ import pandas as pd
 import torch
 from sklearn.datasets import make_classification
 from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
 from sklearn.utils import Bunch
 
 from _common import (
@@ -70,6 +66,7 @@ from _common import (
     results_dir,
     start_table,
 )
+from _representations import CLASSIFIERS, squared_error_per_image
 from skae import AutoencoderTransformer, EncoderClassifier, KAutoencoderTransformer, VAETransformer
 from skae.datasets import load_split
 
@@ -148,13 +145,6 @@ REPRESENTATIONS = {
 DATASETS = ("mnist", "kmnist", "tabular")
 LATENT_SIZES = (2, 8, 32)
 SEEDS = (0, 1, 2)
-CLASSIFIERS = {
-    "logistic regression": lambda: make_pipeline(
-        StandardScaler(), LogisticRegression(max_iter=1000)
-    ),
-    "RBF SVC": lambda: make_pipeline(StandardScaler(), SVC()),
-    "5-NN": lambda: KNeighborsClassifier(n_neighbors=5),
-}
 #: k-ensemble size; members' code sizes sum to the latent size (k=2 for size 2)
 K_MEMBERS = 3
 
@@ -579,10 +569,6 @@ def anchor_model(recipe, seed, args):
             params["callbacks"] = [LRScheduler(CosineAnnealingLR, T_max=params["max_epochs"])]
             how = "cosine via skorch LRScheduler (per epoch, T_max=max_epochs)"
     return AutoencoderTransformer(random_state=seed, **params), params, how
-
-
-def squared_error_per_image(X, X_hat) -> float:
-    return float(np.mean(np.sum((np.asarray(X, np.float64) - X_hat) ** 2, axis=1)))
 
 
 def run_anchor(args, path):

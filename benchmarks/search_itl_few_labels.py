@@ -1,21 +1,22 @@
 """The search behind ``bench_semi_supervised.py``'s ITL setting for few labels.
 
 One ``ITLAutoencoder`` fit per line: the benchmark's ITL autoencoder as it is with
-more than 10 labels per class (``bench_semi_supervised.itl_params``: 784-512-256-16,
+more than 10 labels per class (``_few_labels.itl_params``: 784-512-256-16,
 ``OneHotPrior(16, n_classes=10)``, CSD, ReLU, batches of 128, 20 epochs, supervised
 weight 3, consistency weight 10, clean inputs, seed 0), with the parameters of
 ``--params`` (JSON) changed, on one data set, number of labels and draw of the
 benchmark (its ``load`` and ``labelled_subset``). Each line scores the argmax of the code's class part and an
 MLP on the labelled codes twice: on the **unlabelled training rows** (their labels
 were hidden from the fit; the setting is chosen on these) and on the test images,
-beside PCA + SVC on the same rows. Rows are appended to
-``results/semi_supervised/search_itl_few_labels.csv``.
+beside PCA + SVC on the same rows. The row goes to
+``results/semi_supervised/search_itl_few_labels.csv``, replacing the row of the same
+tag, data set, number of labels and draw.
 
 Run (one thread; several processes side by side)::
 
     python benchmarks/search_itl_few_labels.py --dataset kmnist --n-labels 100 \\
-        --draw 0 --tag w1-mask0.5 \\
-        --params '{"supervised_weight": 1.0, "noise": "masking", "noise_level": 0.5}'
+        --draw 0 --tag w1-c10-mask0.5 \\
+        --params '{"supervised_weight":1.0,"noise":"masking","noise_level":0.5}'
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 from _common import default_data_home, results_dir
-from bench_semi_supervised import build_parser, itl_params, labelled_subset, load, svc
+from _few_labels import build_parser, itl_params, labelled_subset, load, svc
 from skae import ITLAutoencoder
 from skae.priors import OneHotPrior
 
@@ -107,7 +108,11 @@ def main(argv=None):
         fcntl.flock(lock, fcntl.LOCK_EX)
         frame = pd.DataFrame([row])
         if path.exists():
-            frame = pd.concat([pd.read_csv(path), frame], ignore_index=True)
+            # one row per candidate and draw: a repeated command replaces its row
+            old = pd.read_csv(path)
+            key = ["tag", "dataset", "n_labels", "draw"]
+            same = old.set_index(key).index.isin(frame.set_index(key).index)
+            frame = pd.concat([old[~same], frame], ignore_index=True)
         frame.to_csv(path, index=False)
 
 

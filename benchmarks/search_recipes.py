@@ -227,7 +227,7 @@ def _score(Z_train, y_train, Z_test, y_test, svc_rows):
     """Accuracy of bench_representations.py's three classifiers on the codes."""
     from threadpoolctl import threadpool_limits
 
-    from bench_representations import CLASSIFIERS
+    from _representations import CLASSIFIERS
 
     # the SVC on a fixed random subset, as bench_representations.py --svc-train-size
     rows = {"RBF SVC": np.random.default_rng(0).permutation(len(Z_train))[:svc_rows]}
@@ -300,7 +300,7 @@ def anchor_task(recipe, seed, opts):
     import torch
     from skorch.callbacks import Callback
 
-    from bench_representations import squared_error_per_image
+    from _representations import squared_error_per_image
     from skae import AutoencoderTransformer
 
     data = _data("mnist", opts["data_home"], opts["quick"])
