@@ -37,14 +37,11 @@ from joblib import Parallel, delayed
 from sklearn.decomposition import PCA
 from skorch.callbacks import Callback
 
-from _common import default_data_home, machine_header, results_dir, save_table
+from _common import add_common_arguments, machine_header, save_table
 from skae import AutoencoderTransformer, VAETransformer
 from skae.datasets import load_split
 from skae.exceptions import StopTraining
 from skae.study import n_trainable_parameters
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("activation")
 
 HIDDEN = (500, 500)
 BATCH = 100
@@ -194,13 +191,11 @@ def main(argv=None):
     parser.add_argument(
         "--n-jobs", type=int, default=None, help="models trained at once (default 2; quick 1)"
     )
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per model")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (all models)")
-    parser.add_argument(
-        "--quick", action="store_true", help="20/40 steps, 1,000 training and 1,000 test images"
+    add_common_arguments(
+        parser, "activation", threads=1, quick="20/40 steps, 1,000 training and 1,000 test images"
     )
-    parser.add_argument("--data-home", default=default_data_home())
     args = parser.parse_args(argv)
 
     suffix = "_quick" if args.quick else ""
@@ -276,11 +271,11 @@ def main(argv=None):
         ),
         threads=args.threads,
     )
-    save_table(table, RESULTS / f"activation{suffix}", header)
+    save_table(table, args.output_dir / f"activation{suffix}", header)
     for s in steps:
-        recon_figure(recon_at[s], X_test, s, RESULTS / f"activation_recon_{s}{suffix}.png")
+        recon_figure(recon_at[s], X_test, s, args.output_dir / f"activation_recon_{s}{suffix}.png")
     if len(codes) > 1:
-        scatter_figure(codes, y_test, RESULTS / f"activation_latent_2d{suffix}.png")
+        scatter_figure(codes, y_test, args.output_dir / f"activation_latent_2d{suffix}.png")
 
 
 if __name__ == "__main__":

@@ -35,14 +35,11 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
-from _common import EARLIER_DEFAULTS, default_data_home, machine_header, results_dir, save_table
+from _common import EARLIER_DEFAULTS, add_common_arguments, machine_header, save_table
 from _few_labels import Clock, label_spreading, labelled_subset, svc
 from skae import AutoencoderTransformer, ITLAutoencoder
 from skae.datasets import load_split
 from skae.priors import OneHotPrior
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("few_labels_ablation")
 
 COMMON = dict(
     hidden_layer_sizes=(512, 256),
@@ -78,10 +75,8 @@ def main(argv=None):
     parser.add_argument("--n-labels", type=int, default=100)
     parser.add_argument("--draws", type=int, default=1)
     parser.add_argument("--max-epochs", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--machine-note", default="")
-    parser.add_argument("--quick", action="store_true", help="1,000 images, 1 epoch")
-    parser.add_argument("--data-home", default=default_data_home())
+    add_common_arguments(parser, "few_labels_ablation", threads=1, quick="1,000 images, 1 epoch")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
@@ -149,7 +144,7 @@ def main(argv=None):
         args.threads,
     )
     name = "few_labels_ablation" + ("_quick" if args.quick else "")
-    save_table(pd.DataFrame(rows), RESULTS / name, header)
+    save_table(pd.DataFrame(rows), args.output_dir / name, header)
 
 
 if __name__ == "__main__":

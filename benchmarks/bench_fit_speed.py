@@ -32,14 +32,11 @@ import pandas as pd
 import torch
 from skorch import NeuralNet
 
-from _common import default_data_home, machine_header, results_dir, save_table
+from _common import add_common_arguments, machine_header, save_table
 from skae import AutoencoderTransformer
 from skae._base import INFERENCE_BATCH_SIZE
 from skae._nn import DenseAutoencoderModule
 from skae.datasets import load_mnist
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("fit_speed")
 
 HIDDEN, LATENT, BATCH, LR = (500, 500), 32, 256, 1e-3
 
@@ -141,11 +138,9 @@ def inference_rows(fitted: AutoencoderTransformer, X: np.ndarray, repeats: int) 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--small-batch", type=int, default=32)
-    parser.add_argument("--quick", action="store_true", help="10k samples, 1 epoch, 1 repeat")
     parser.add_argument(
         "--inference-rows", type=int, default=20000, help="images for the transform timings"
     )
@@ -154,7 +149,7 @@ def main(argv=None):
         action="store_true",
         help="time transform only (a model fitted for 0 epochs; writes fit_speed_inference.*)",
     )
-    parser.add_argument("--data-home", default=default_data_home())
+    add_common_arguments(parser, "fit_speed", threads=2, quick="10k samples, 1 epoch, 1 repeat")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -230,7 +225,7 @@ def main(argv=None):
         args.threads,
     )
     # a smoke run must not overwrite the committed table (as the other benchmarks)
-    save_table(table, RESULTS / ("fit_speed_quick" if args.quick else "fit_speed"), header)
+    save_table(table, args.output_dir / ("fit_speed_quick" if args.quick else "fit_speed"), header)
 
 
 def inference_only(X: np.ndarray, args, repeats: int) -> None:
@@ -252,7 +247,7 @@ def inference_only(X: np.ndarray, args, repeats: int) -> None:
         args.threads,
     )
     name = "fit_speed_inference_quick" if args.quick else "fit_speed_inference"
-    save_table(table, RESULTS / name, header)
+    save_table(table, args.output_dir / name, header)
 
 
 if __name__ == "__main__":

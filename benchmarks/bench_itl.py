@@ -48,13 +48,9 @@ from _common import (
     load_kmnist,
     load_mnist_official,
     machine_header,
-    results_dir,
     save_table,
 )
 from skae import AutoencoderTransformer, ITLAutoencoder
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("itl")
 
 HIDDEN = (800, 400)
 

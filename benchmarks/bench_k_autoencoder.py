@@ -44,17 +44,13 @@ from sklearn.svm import SVC
 
 from _common import (
     EARLIER_DEFAULTS,
-    default_data_home,
+    add_common_arguments,
     machine_header,
     plain_log_axes,
-    results_dir,
     save_table,
 )
 from skae import AutoencoderTransformer, KAutoencoderTransformer
 from skae.datasets import load_split
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("k_autoencoder")
 
 KS = (1, 2, 3, 5)
 LATENTS = (4, 8, 16)
@@ -209,13 +205,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-train", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: k in {1, 2}, latent 4, 1 epoch, 500 train and 500 test images",
-    )
     parser.add_argument(
         "--members",
         choices=("study", "default"),
@@ -224,7 +214,12 @@ def main(argv=None):
     )
     parser.add_argument("--ks", type=int, nargs="+", default=list(KS))
     parser.add_argument("--latents", type=int, nargs="+", default=list(LATENTS))
-    parser.add_argument("--data-home", default=default_data_home())
+    add_common_arguments(
+        parser,
+        "k_autoencoder",
+        threads=2,
+        quick="smoke run: k in {1, 2}, latent 4, 1 epoch, 500 train and 500 test images",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -252,8 +247,8 @@ def main(argv=None):
     )
     name = "k_autoencoder" + ("_default" if args.members == "default" else "")
     name += "_quick" if args.quick else ""
-    save_table(table, RESULTS / name, header)
-    plot(table, RESULTS / f"{name}.png")
+    save_table(table, args.output_dir / name, header)
+    plot(table, args.output_dir / f"{name}.png")
 
 
 if __name__ == "__main__":

@@ -40,11 +40,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import ConfusionMatrixDisplay, precision_recall_fscore_support
 
-from _common import default_data_home, machine_header, results_dir, save_table
+from _common import add_common_arguments, machine_header, save_table
 from skae.study import load_predictions, run_study
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("latent_size")
 
 LATENT_SIZES = (2, 4, 8, 16, 32, 64)
 REPRESENTATIONS = ("pca", "ae-default", "kae1", "kae3", "kae5")
@@ -157,13 +154,14 @@ def main(argv=None):
         "--n-jobs", type=int, default=None, help="fits at once, 1 thread each (default 2; quick 1)"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="m in (2, 8), 1,000 images, 5 epochs")
-    parser.add_argument("--data-home", default=default_data_home())
     parser.add_argument(
         "--resume",
         action="store_true",
         help="keep the rows of an earlier run with the same options (in "
         "results/latent_size/_scratch/) and compute only the missing ones",
+    )
+    add_common_arguments(
+        parser, "latent_size", threads=None, quick="m in (2, 8), 1,000 images, 5 epochs"
     )
     args = parser.parse_args(argv)
 
@@ -173,8 +171,8 @@ def main(argv=None):
     latent_sizes = (2, 8) if args.quick else LATENT_SIZES
     epochs = 5 if args.quick else args.epochs
     n_train, n_test = (1000, 1000) if args.quick else (args.n_train, "all")
-    folder = RESULTS / "_scratch" / f"latent_size{suffix}"
-    defaults_folder = RESULTS / "_scratch" / f"latent_size{suffix}_defaults"
+    folder = args.output_dir / "_scratch" / f"latent_size{suffix}"
+    defaults_folder = args.output_dir / "_scratch" / f"latent_size{suffix}_defaults"
     folders = {name: defaults_folder if name in DEFAULTS else folder for name in REPRESENTATIONS}
     # run_study resumes from the rows in its folder: only --resume keeps them
     for scratch in (folder, defaults_folder):
@@ -226,7 +224,7 @@ def main(argv=None):
         threads=1,
     )
     shown = table.drop(columns=["dataset", "params", "n_train", "n_test"])
-    md = save_table(shown, RESULTS / f"latent_size{suffix}", header)
+    md = save_table(shown, args.output_dir / f"latent_size{suffix}", header)
     summary = plateau_summary(table)
     md.write_text(
         md.read_text() + "\nDoes accuracy rise, then plateau?\n\n" + "\n".join(summary) + "\n"
@@ -236,12 +234,14 @@ def main(argv=None):
     classes = per_class(table, folders, "mlp-sigmoid")
     save_table(
         classes,
-        RESULTS / f"latent_size_per_class{suffix}",
+        args.output_dir / f"latent_size_per_class{suffix}",
         "Per-class test precision and recall (columns: digit) of each representation at "
         "its best latent size, sigmoid MLP classifier. " + header,
     )
-    plot_accuracy(table, RESULTS / f"latent_size_accuracy{suffix}.png")
-    plot_confusions(table, folders, "mlp-sigmoid", RESULTS / f"latent_size_confusion{suffix}.png")
+    plot_accuracy(table, args.output_dir / f"latent_size_accuracy{suffix}.png")
+    plot_confusions(
+        table, folders, "mlp-sigmoid", args.output_dir / f"latent_size_confusion{suffix}.png"
+    )
 
 
 if __name__ == "__main__":

@@ -22,18 +22,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from _common import EARLIER_DEFAULTS, default_data_home, machine_header, results_dir, save_table
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("onnx")
+from _common import EARLIER_DEFAULTS, add_common_arguments, machine_header, save_table
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--data-home", default=default_data_home())
+    add_common_arguments(parser, "onnx", threads=1, quick=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -110,7 +106,7 @@ def main(argv=None):
         "threads; machine shared with other jobs (timings indicative)",
         args.threads,
     )
-    save_table(table, RESULTS / "onnx", header)
+    save_table(table, args.output_dir / "onnx", header)
 
 
 if __name__ == "__main__":

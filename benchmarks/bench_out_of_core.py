@@ -38,10 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import default_data_home, machine_header, results_dir, save_table
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("out_of_core")
+from _common import add_common_arguments, machine_header, save_table
 
 MODEL = dict(
     latent_dim=32,
@@ -282,10 +279,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-gb", type=float, default=2.0)
     parser.add_argument("--block-mb", type=float, nargs="+", default=[64, 128, 256, 512])
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tmp", default="/tmp")
-    parser.add_argument("--quick", action="store_true", help="0.25 GB, blocks of 16 and 64 MB")
-    parser.add_argument("--data-home", default=default_data_home())
     parser.add_argument(
         "--model",
         choices=["small", "default"],
@@ -301,6 +295,7 @@ def main(argv=None):
     parser.add_argument("--worker-block-mb", type=float, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker-epochs", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker-path", default="", help=argparse.SUPPRESS)
+    add_common_arguments(parser, "out_of_core", threads=1, quick="0.25 GB, blocks of 16 and 64 MB")
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args)))
@@ -322,8 +317,8 @@ def main(argv=None):
     finally:
         path.unlink(missing_ok=True)
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(rows, data_mb, RESULTS / f"{args.name}.png")
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    plot(rows, data_mb, args.output_dir / f"{args.name}.png")
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "trace"} for r in rows])
     table["data"] = np.where(
         table["method"] == "partial_fit",
@@ -349,7 +344,7 @@ def main(argv=None):
         + (args.machine_note or "machine shared with other jobs (timings indicative)"),
         args.threads,
     )
-    save_table(table, RESULTS / args.name, header)
+    save_table(table, args.output_dir / args.name, header)
 
 
 if __name__ == "__main__":

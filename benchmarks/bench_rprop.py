@@ -48,14 +48,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from _common import default_data_home, machine_header, results_dir, save_table
+from _common import add_common_arguments, machine_header, save_table
 from skae import AutoencoderTransformer
 from skae._nn import DenseAutoencoderModule
 from skae.datasets import load_mnist
 from skae.optim import VARIANTS, RProp
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("rprop")
 
 HIDDEN, LATENT = (500, 500), 32
 RPROP_LR, ADAM_LR, SGD_LR, SGD_MOMENTUM = 1e-3, 1e-3, 0.5, 0.9
@@ -190,17 +187,15 @@ def plot_curves(curves, path, title):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--n-train", type=int, default=10000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=40, help="step-time rounds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--part", choices=["all", "step", "convergence"], default="all")
-    parser.add_argument(
-        "--quick", action="store_true", help="500 images, batch 250, 2 epochs, 3 rounds"
+    add_common_arguments(
+        parser, "rprop", threads=2, quick="500 images, batch 250, 2 epochs, 3 rounds"
     )
-    parser.add_argument("--data-home", default=default_data_home())
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     tag = "_quick" if args.quick else ""
@@ -208,12 +203,12 @@ def main(argv=None):
     if args.quick:
         epochs, n_train, batch_size, repeats = 2, 500, 250, 3
     if args.part in ("all", "step"):
-        run_step_time(repeats, args.threads, tag)
+        run_step_time(repeats, args.threads, tag, args.output_dir)
     if args.part in ("all", "convergence"):
         run_convergence(args, epochs, n_train, batch_size, tag)
 
 
-def run_step_time(repeats, threads, tag):
+def run_step_time(repeats, threads, tag, out):
     table = step_time(repeats)
     n_params = sum(p.numel() for p in DenseAutoencoderModule(784, HIDDEN, LATENT).parameters())
     header = machine_header(
@@ -222,7 +217,7 @@ def run_step_time(repeats, threads, tag):
         f"median of {repeats} interleaved rounds; iRprop+'s closure returns a fixed loss",
         threads,
     )
-    save_table(table, RESULTS / f"rprop_step_time{tag}", header)
+    save_table(table, out / f"rprop_step_time{tag}", header)
     ratio = table.set_index("optimizer").loc["RProp irprop-", "ratio_vs_torch_foreach"]
     print(f"\nRProp irprop- / torch.optim.Rprop(foreach=True): {ratio:.2f}x (goal: <= 1.1x)\n")
 
@@ -242,17 +237,17 @@ def run_convergence(args, epochs, n_train, batch_size, tag):
         "reconstruction MSE on the test images",
         args.threads,
     )
-    save_table(frame, RESULTS / f"rprop_convergence{tag}", header)
+    save_table(frame, args.output_dir / f"rprop_convergence{tag}", header)
     pd.DataFrame(
         [
             {"batching": b, "optimizer": label, "epoch": i + 1, "train_loss": v}
             for (b, label), loss in curves.items()
             for i, v in enumerate(loss)
         ]
-    ).to_csv(RESULTS / f"rprop_curves{tag}.csv", index=False)
+    ).to_csv(args.output_dir / f"rprop_curves{tag}.csv", index=False)
     plot_curves(
         curves,
-        RESULTS / f"rprop_convergence{tag}.png",
+        args.output_dir / f"rprop_convergence{tag}.png",
         f"MNIST ({len(X_train):,} images), 784-500-500-32 autoencoder: training loss per epoch "
         "(full batch: before each step; mini-batch: mean over the epoch's batches)",
     )

@@ -37,15 +37,11 @@ import pandas as pd
 
 from _common import (
     EARLIER_DEFAULTS,
-    default_data_home,
+    add_common_arguments,
     machine_header,
     plain_log_axes,
-    results_dir,
     save_table,
 )
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("scaling")
 
 BASE = dict(n_samples=10_000, latent_dim=16, hidden=256, epochs=3)
 N_SAMPLES = (1_000, 2_000, 5_000, 10_000, 20_000, 60_000)
@@ -187,10 +183,8 @@ def plot(table: pd.DataFrame, path) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads of each fit")
-    parser.add_argument("--quick", action="store_true", help="small sizes, 1 epoch")
-    parser.add_argument("--data-home", default=default_data_home())
     parser.add_argument("--measure", help=argparse.SUPPRESS)
+    add_common_arguments(parser, "scaling", threads=1, quick="small sizes, 1 epoch")
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(json.loads(args.measure))))
@@ -242,12 +236,12 @@ def main(argv=None):
         f"Each measurement in a fresh process; memory: {method}",
         threads=args.threads,
     )
-    md = save_table(table, RESULTS / f"scaling{suffix}", header)
+    md = save_table(table, args.output_dir / f"scaling{suffix}", header)
     md.write_text(
         md.read_text() + "\nHow cost grows (log-log slopes):\n\n" + "\n".join(growth) + "\n"
     )
     print("\n".join(growth))
-    plot(table, RESULTS / f"scaling{suffix}.png")
+    plot(table, args.output_dir / f"scaling{suffix}.png")
 
 
 if __name__ == "__main__":

@@ -28,10 +28,7 @@ import time
 
 import pandas as pd
 
-from _common import default_data_home, machine_header, results_dir, save_table
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("threads")
+from _common import add_common_arguments, machine_header, save_table
 
 
 def _spin(stop_at: float) -> None:
@@ -91,10 +88,9 @@ def main(argv=None) -> None:
     parser.add_argument("--n-samples", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--data-home", default=default_data_home())
-    parser.add_argument("--quick", action="store_true", help="1,000 samples, 1 epoch, 1 repeat")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--n-threads", type=int, default=0, help=argparse.SUPPRESS)
+    add_common_arguments(parser, "threads", threads=None, quick="1,000 samples, 1 epoch, 1 repeat")
     args = parser.parse_args(argv)
     if args.quick:
         args.n_samples, args.epochs, args.repeats = 1_000, 1, 1
@@ -130,7 +126,7 @@ def main(argv=None) -> None:
         "one core kept at 100 % by a spinning process",
         threads=os.cpu_count(),
     )
-    save_table(frame, RESULTS / ("threads_quick" if args.quick else "threads"), header)
+    save_table(frame, args.output_dir / ("threads_quick" if args.quick else "threads"), header)
 
 
 if __name__ == "__main__":

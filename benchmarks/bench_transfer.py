@@ -60,7 +60,7 @@ import torch
 from sklearn.decomposition import PCA
 from skorch.callbacks import Callback, LRScheduler
 
-from _common import default_data_home, machine_header, results_dir, save_table
+from _common import add_common_arguments, machine_header, save_table
 from skae import AutoencoderTransformer, EncoderClassifier, per_class_reconstruction_error
 from skae.datasets import load_split
 from skae.plotting import (
@@ -69,9 +69,6 @@ from skae.plotting import (
     plot_learning_curve,
     plot_reconstructions,
 )
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("transfer")
 
 #: the studies' optimiser and batch size
 STUDY_SGD = dict(optimizer="sgd", optimizer_kwargs={"momentum": 0.9}, lr=0.01, batch_size=32)
@@ -277,14 +274,14 @@ def reconstruction_table(ae_all, ae_04, pca, X_test, y_test) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- figures
-def figures(fitted, ae_all, ae_04, X_test, y_test, tag):
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def figures(fitted, ae_all, ae_04, X_test, y_test, tag, out):
+    out.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(2, 2, figsize=(11, 10))
     for ax, (name, clf) in zip(axes.ravel(), fitted.items(), strict=True):
         plot_confusion_matrix(clf, X_test, y_test, ax=ax, values_format="d")
         ax.set_title(f"{name}: test error {1 - clf.score(X_test, y_test):.4f}")
     fig.tight_layout()
-    fig.savefig(RESULTS / f"transfer_confusion{tag}.png", dpi=80)
+    fig.savefig(out / f"transfer_confusion{tag}.png", dpi=80)
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     for name, clf in fitted.items():
@@ -297,12 +294,12 @@ def figures(fitted, ae_all, ae_04, X_test, y_test, tag):
         ax.set_ylabel("error")
         ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(RESULTS / f"transfer_error_per_epoch{tag}.png", dpi=90)
+    fig.savefig(out / f"transfer_error_per_epoch{tag}.png", dpi=90)
 
     unseen = np.concatenate([np.flatnonzero(y_test == d)[:2] for d in range(5, 10)])
     fig = plot_reconstructions(ae_04, X_test[unseen], n=10, image_shape=(28, 28))
     fig.suptitle("AE 0-4 (trained on digits 0-4 only): unseen test digits 5-9")
-    fig.savefig(RESULTS / f"transfer_reconstructions_5_9{tag}.png", dpi=90)
+    fig.savefig(out / f"transfer_reconstructions_5_9{tag}.png", dpi=90)
 
     fig = plt.figure(figsize=(14, 7.5))
     left, right = fig.subfigures(1, 2)
@@ -310,7 +307,7 @@ def figures(fitted, ae_all, ae_04, X_test, y_test, tag):
     plot_filters(fitted["Case II"], image_shape=(28, 28), n=64, fig=right)
     left.suptitle("AE all: first 64 hidden units")
     right.suptitle("Case II classifier: the same units after fine-tuning")
-    fig.savefig(RESULTS / f"transfer_filters{tag}.png", dpi=80)
+    fig.savefig(out / f"transfer_filters{tag}.png", dpi=80)
     plt.close("all")
 
 
@@ -353,7 +350,6 @@ def search(args, X_train, y_train, X_test, y_test) -> pd.DataFrame:
 # ---------------------------------------------------------------- main
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 training images, 2 epochs")
     parser.add_argument("--ae-epochs", type=int, default=20)
     parser.add_argument(
         "--study-epochs", type=int, default=100, help="at most, with early stopping"
@@ -367,12 +363,13 @@ def main():
         action="store_true",
         help="run the search that chose the best dense network (transfer_search.csv) instead",
     )
+    add_common_arguments(parser, "transfer", threads=None, quick="10,000 training images, 2 epochs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quick:
         args.ae_epochs = args.study_epochs = args.best_epochs = 2
-    data_home = default_data_home()
+    data_home = args.data_home
     split = load_split("mnist", split="official", data_home=data_home)
     X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
     training = "all 60,000 training images"
@@ -384,9 +381,9 @@ def main():
         )
     tag = "_quick" if args.quick else ""
     if args.search:
-        RESULTS.mkdir(parents=True, exist_ok=True)
+        args.output_dir.mkdir(parents=True, exist_ok=True)
         log = search(args, split.X_train, split.y_train, X_test, y_test)
-        log.to_csv(RESULTS / f"transfer_search{tag}.csv", index=False)
+        log.to_csv(args.output_dir / f"transfer_search{tag}.csv", index=False)
         return
     tensors = [torch.as_tensor(a) for a in (X_train, y_train, X_test, y_test)]
     started = time.perf_counter()
@@ -435,10 +432,10 @@ def main():
         f"Whole run: {total / 60:.1f} min"
     )
     header = machine_header(dataset)
-    save_table(pd.DataFrame(rows), RESULTS / f"transfer_classifiers{tag}", header)
+    save_table(pd.DataFrame(rows), args.output_dir / f"transfer_classifiers{tag}", header)
     save_table(
         reconstruction_table(ae_all, ae_04, pca, X_test, y_test),
-        RESULTS / f"transfer_reconstruction{tag}",
+        args.output_dir / f"transfer_reconstruction{tag}",
         header + " Mean reconstruction error = per-pixel MSE mean((x - x_hat)**2) over the 784 "
         "pixels of a test image, averaged over the images of a digit; std over those "
         "images. Published figures are ranges over the digits, as reported.",
@@ -449,8 +446,8 @@ def main():
             for name, clf in fitted.items()
         },
         names=["model", "epoch"],
-    ).to_csv(RESULTS / f"transfer_history{tag}.csv")
-    figures(fitted, ae_all, ae_04, X_test, y_test, tag)
+    ).to_csv(args.output_dir / f"transfer_history{tag}.csv")
+    figures(fitted, ae_all, ae_04, X_test, y_test, tag, args.output_dir)
 
 
 if __name__ == "__main__":

@@ -40,13 +40,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from _common import default_data_home, machine_header, results_dir, save_table
+from _common import add_common_arguments, machine_header, save_table
 from skae import VAETransformer
 from skae.datasets import load_split
 from skae.plotting import plot_latent
-
-#: where this benchmark writes its tables and figures
-RESULTS = results_dir("vae")
 
 MODELS = {
     "dense": dict(latent_dim=16, architecture="dense", hidden_layer_sizes=(512, 256)),
@@ -144,10 +141,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--train-size", type=int, default=60000)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="2 epochs, 1,000/500 images")
-    parser.add_argument("--data-home", default=default_data_home())
+    add_common_arguments(parser, "vae", threads=2, quick="2 epochs, 1,000/500 images")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -178,12 +173,12 @@ def main(argv=None):
     )
     # A smoke run never overwrites the full run's results.
     tag = "_quick" if args.quick else ""
-    save_table(table, RESULTS / f"vae{tag}", header)
+    save_table(table, args.output_dir / f"vae{tag}", header)
     pair = [("dense", fitted["dense"]), ("conv", fitted["conv"])]
-    plot_reconstructions(pair, split.X_test, RESULTS / f"vae_reconstructions{tag}.png")
-    plot_samples(pair, RESULTS / f"vae_samples{tag}.png", args.seed)
+    plot_reconstructions(pair, split.X_test, args.output_dir / f"vae_reconstructions{tag}.png")
+    plot_samples(pair, args.output_dir / f"vae_samples{tag}.png", args.seed)
     plot_latent_2d(
-        fitted["dense-2d"], split.X_test, split.y_test, RESULTS / f"vae_latent_2d{tag}.png"
+        fitted["dense-2d"], split.X_test, split.y_test, args.output_dir / f"vae_latent_2d{tag}.png"
     )
 
 
