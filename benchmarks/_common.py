@@ -152,6 +152,44 @@ def load_mnist_official(data_home: str):
     return load_split("mnist", split="official", data_home=data_home)
 
 
+def update_table(path: Path, rows, key: list[str]) -> pd.DataFrame:
+    """Write ``rows`` into the CSV at ``path``, replacing the rows with the same ``key``.
+
+    The one table writer of the benchmarks that build a table row by row (each row is
+    saved as soon as it is measured, so a cut run keeps its work). The other rows stay:
+    they are the other cells of a table that several commands or processes fill; a
+    lock serialises the processes that write one file side by side. Whether a run keeps
+    the rows of an earlier one is :func:`start_table`'s decision (``--resume``).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV file; created with its folder when missing.
+    rows : DataFrame or list of dict
+        The measured rows.
+    key : list of str
+        The columns that name one measurement.
+
+    Returns
+    -------
+    table : DataFrame
+        The whole table as written.
+    """
+    import fcntl
+
+    new = pd.DataFrame(rows)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            old = pd.read_csv(path)
+            same = old.set_index(key).index.isin(new.set_index(key).index)
+            new = pd.concat([old[~same], new], ignore_index=True)
+        new.to_csv(path, index=False)
+    return new
+
+
 def default_data_home() -> str:
     """``SKAE_DATA`` if set, else the mirror beside the repository (``../shared/data``)."""
     return os.environ.get("SKAE_DATA", str(REPO.parent / "shared" / "data"))

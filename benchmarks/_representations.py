@@ -20,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from _common import update_table
 from skae import KAutoencoderTransformer
 
 #: the classifiers on every code (standardised codes for the linear and RBF models)
@@ -57,18 +58,10 @@ def done_keys(path: Path, key) -> set:
     return {tuple(str(v) for v in row) for row in frame[key].itertuples(index=False)}
 
 
-def append_row(path: Path, row: dict) -> None:
-    """Append ``row`` under the CSV's header (its columns in the header's order)."""
-    frame = pd.DataFrame([row])
-    if path.exists():
-        columns = list(pd.read_csv(path, nrows=0).columns)
-        if set(frame.columns) - set(columns):  # a new column: rewrite with it
-            frame = pd.concat([pd.read_csv(path), frame], ignore_index=True)
-            frame.to_csv(path, index=False)
-        else:
-            frame.reindex(columns=columns).to_csv(path, mode="a", header=False, index=False)
-    else:
-        frame.to_csv(path, index=False)
+def append_row(path: Path, row: dict, key: list[str]) -> None:
+    """Save one measured row (``_common.update_table``: the row of the same ``key`` is
+    replaced, the others stay) and print it."""
+    update_table(path, [row], key)
     print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
 
 

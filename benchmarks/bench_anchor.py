@@ -125,6 +125,7 @@ def run_anchor(args, path):
                 "n_parameters": n_parameters(pca),
                 "params": "PCA(30)",
             },
+            ANCHOR_KEY,
         )
     recipes = args.recipes
     for recipe in recipes[:1] if args.quick else recipes:
@@ -149,6 +150,7 @@ def run_anchor(args, path):
                 "n_parameters": n_parameters(model),
                 "params": f"{shown}" + (f"; {how}" if how else ""),
             },
+            ANCHOR_KEY,
         )
 
 

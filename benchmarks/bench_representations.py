@@ -318,6 +318,7 @@ def run_codes(args, path):
                                 "machine_note": args.machine_note,
                                 "note": note,
                             },
+                            CODES_KEY,
                         )
 
 

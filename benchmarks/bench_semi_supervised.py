@@ -55,7 +55,6 @@ Run: ``python benchmarks/bench_semi_supervised.py [--quick] [--datasets mnist]``
 
 from __future__ import annotations
 
-import fcntl
 import inspect
 import warnings
 
@@ -70,7 +69,7 @@ from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from _common import machine_header, plain_log_axes
+from _common import machine_header, plain_log_axes, update_table
 from _few_labels import (
     METHODS,
     Clock,
@@ -291,19 +290,12 @@ ROW_KEY = ["dataset", "n_labels", "method", "draw"]
 
 def save(rows, path, update):
     """Write ``rows``; with ``update``, into the CSV's other rows (replacing the same
-    measurements). A lock serialises processes that update one file side by side."""
-    new = pd.DataFrame(rows)
+    measurements: ``_common.update_table``)."""
     if not update:
+        new = pd.DataFrame(rows)
         new.to_csv(path, index=False)
         return new
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            old = pd.read_csv(path)
-            replaced = old.set_index(ROW_KEY).index.isin(new.set_index(ROW_KEY).index)
-            new = pd.concat([old[~replaced], new], ignore_index=True)
-        new.to_csv(path, index=False)
-    return new
+    return update_table(path, rows, ROW_KEY)
 
 
 def summary(frame):

@@ -22,18 +22,16 @@ Run (one thread; several processes side by side)::
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import time
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from _common import default_data_home, results_dir
+from _common import default_data_home, results_dir, update_table
 from _few_labels import build_parser, itl_params, labelled_subset, load, svc
 from skae import ITLAutoencoder
 from skae.priors import OneHotPrior
@@ -104,16 +102,8 @@ def main(argv=None):
     )
     print(json.dumps(row), flush=True)
     path = RESULTS / f"{args.output}.csv"
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        frame = pd.DataFrame([row])
-        if path.exists():
-            # one row per candidate and draw: a repeated command replaces its row
-            old = pd.read_csv(path)
-            key = ["tag", "dataset", "n_labels", "draw"]
-            same = old.set_index(key).index.isin(frame.set_index(key).index)
-            frame = pd.concat([old[~same], frame], ignore_index=True)
-        frame.to_csv(path, index=False)
+    # one row per candidate and draw: a repeated command replaces its row
+    update_table(path, [row], ["tag", "dataset", "n_labels", "draw"])
 
 
 if __name__ == "__main__":

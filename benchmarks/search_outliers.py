@@ -50,7 +50,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 import pandas as pd
 
-from _common import default_data_home, machine_header, results_dir
+from _common import default_data_home, machine_header, results_dir, update_table
 
 #: where this benchmark writes its tables and figures
 RESULTS = results_dir("outliers")
@@ -270,11 +270,8 @@ def neighbours(args) -> None:
             for cell in cells
         ]
         rows = [future.result() for future in futures]
-    table = pd.DataFrame(rows)
-    if path.exists():  # keep the other settings' rows of an earlier run
-        table = pd.concat([pd.read_csv(path), table])
-        table = table.drop_duplicates(["class", "seed", "setting"], keep="last")
-    table.to_csv(path, index=False)
+    # the other settings' rows of an earlier run stay
+    table = update_table(path, rows, ["class", "seed", "setting"])
     means = table.drop(columns=["class", "seed"]).groupby("setting").mean().reset_index()
     header = machine_header(
         "MNIST one-class validation splits of the training images (as the first stage), "
@@ -349,11 +346,7 @@ def main(argv=None):
                 dict(zip(rows.score, rows.roc_auc)),
                 flush=True,
             )
-            table = pd.read_csv(path) if path.exists() else rows.iloc[:0]
-            table = pd.concat([table, rows]).drop_duplicates(
-                ["dataset", "candidate", "class", "seed", "score"], keep="last"
-            )
-            table.to_csv(path, index=False)
+            update_table(path, rows, ["dataset", "candidate", "class", "seed", "score"])
     table = pd.read_csv(path)
     header = machine_header(
         "one-class validation splits of the training images only (MNIST's 60,000 "
