@@ -213,8 +213,12 @@ def _cpu_kernels() -> str:
     return torch.backends.cpu.get_cpu_capability()
 
 
-def machine_header(dataset: str, threads: int | None = None) -> str:
-    """One Markdown paragraph: machine, cores, threads, versions, data set, date."""
+def machine_header(dataset: str, threads: int | str | None = None) -> str:
+    """One Markdown paragraph: machine, cores, threads, versions, data set, date.
+
+    ``threads`` is the torch threads of the run (default: torch's current setting),
+    or a phrase where the rows ran with different numbers of threads.
+    """
     threads = torch.get_num_threads() if threads is None else threads
     return (
         f"Machine: {cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__} "
