@@ -83,3 +83,26 @@ def test_every_result_is_referenced_and_not_empty():
             empty.append(in_docs)
     assert not unreferenced, "result files referenced nowhere:\n" + "\n".join(unreferenced)
     assert not empty, "empty result files:\n" + "\n".join(empty)
+
+
+def _expand(path):
+    """``a.{csv,md}`` -> ``a.csv``, ``a.md``."""
+    match = re.search(r"\{([^}]*)\}", path)
+    if not match:
+        return [path]
+    head, tail = path[: match.start()], path[match.end() :]
+    return [p for part in match.group(1).split(",") for p in _expand(head + part + tail)]
+
+
+def test_docs_name_existing_results():
+    """Every ``results/...`` path the docs and README.md name exists (moved files too)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.rst"))]
+    pages = [p for p in pages if "_autogen" not in p.parts and "generated" not in p.parts]
+    missing = []
+    for page in pages:
+        for found in re.findall(r"(?<!\w)(?:benchmarks/)?results/[\w./{},-]+", page.read_text()):
+            for path in _expand(found.rstrip(".,")):
+                target = BENCHMARKS / path.removeprefix("benchmarks/")
+                if not target.exists():
+                    missing.append(f"{page.relative_to(ROOT)}: {path}")
+    assert not missing, "the docs name missing result files:\n" + "\n".join(missing)
