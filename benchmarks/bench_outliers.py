@@ -397,6 +397,9 @@ def main(argv=None):
         action="store_true",
         help="skip the selected cells whose rows exist (default: compute every one)",
     )
+    # computing the selected cells again is the default: --rerun stays accepted so that
+    # the commands of runs under way keep working
+    parser.add_argument("--rerun", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--timing", action="store_true")
