@@ -175,7 +175,7 @@ class ITLNet(AutoencoderNet):
 
 @shares_parameters(
     AUTOENCODER_PARAMETERS,
-    defaults={"batch_size": 1000},
+    defaults={"batch_size": 1000, "supervised_weight": "auto", "consistency_weight": "auto"},
     notes={
         "optimizer": """\
             It trains the autoencoder; the discriminator has its own Adam
@@ -258,6 +258,9 @@ class ITLAutoencoder(BaseAutoencoder):
     classes_ : ndarray or None
         Labels seen in fit, in the order used to pick prior classes (None without y);
         never the unlabelled marker ``-1``.
+    supervised_weight_, consistency_weight_ : float
+        The supervised and consistency terms' weights (``'auto'`` resolved from
+        the labels of ``fit``).
     net_ : skorch.NeuralNet
         The trained net.
     history_ : pandas.DataFrame
@@ -367,9 +370,12 @@ class ITLAutoencoder(BaseAutoencoder):
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have shape ({len(X)},), got {y.shape}.")
-        self.classes_, encoded, labelled = encode_partial_labels(y, type(self).__name__)
+        classes, encoded, labelled = encode_partial_labels(y, type(self).__name__)
         if not prior_has_classes:
-            return encoded  # for the supervised term only
+            # for the supervised term only, if 'auto' finds a use for the labels
+            return super()._validate_targets(X, y)
+        self.classes_ = classes
+        self._resolve_label_weights(encoded)
         if len(self.classes_) > self.prior_.n_classes:
             raise ValueError(
                 f"y has {len(self.classes_)} classes but the prior has "

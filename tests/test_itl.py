@@ -272,3 +272,64 @@ def test_cuda_fit_semi_supervised_both_regularizers(digits):
     assert np.isfinite(itl.history_[["train_csd", "train_generator"]].to_numpy()).all()
     restored = pickle.loads(pickle.dumps(itl))
     np.testing.assert_allclose(restored.transform(X[:50]), Z, rtol=1e-5)
+
+
+def _labels_per_class(y, k):
+    """``y`` with ``k`` labels per class kept and every other row unlabelled (-1)."""
+    partial = np.full_like(y, -1)
+    for c in np.unique(y):
+        keep = np.flatnonzero(y == c)[:k]
+        partial[keep] = c
+    return partial
+
+
+@pytest.mark.parametrize(
+    ("labels_per_class", "noise", "expected"),
+    [
+        (None, None, (0.0, 0.0)),  # no labels
+        ("all", None, (0.0, 0.0)),  # every row labelled: the prior's classes suffice
+        (40, None, (3.0, 10.0)),  # many labels per class: a strong head
+        (5, None, (0.0, 0.0)),  # few, on clean inputs: a head would learn them by heart
+        (5, "masking", (1.0, 10.0)),  # few, on corrupted inputs: a light head
+    ],
+)
+def test_auto_label_weights_follow_the_labels(digits, labels_per_class, noise, expected):
+    """``'auto'`` chooses the supervised and consistency weights from the labels."""
+    from skae.priors import OneHotPrior
+
+    X, y = digits
+    if labels_per_class is None:
+        y_fit = None
+    elif labels_per_class == "all":
+        y_fit = y
+    else:
+        y_fit = _labels_per_class(y, labels_per_class)
+    itl = ITLAutoencoder(
+        latent_dim=12,
+        prior=OneHotPrior(12, n_classes=10),
+        hidden_layer_sizes=(16,),
+        noise=noise,
+        noise_level=0.5,
+        max_epochs=1,
+        random_state=0,
+    )
+    assert (itl.supervised_weight, itl.consistency_weight) == ("auto", "auto")
+    itl.fit(X, y_fit)
+    assert (itl.supervised_weight_, itl.consistency_weight_) == expected
+    has_head = hasattr(itl.net_.module_, "supervised_head")
+    assert has_head == (expected[0] > 0)
+    assert ("train_supervised" in itl.history_.columns) == (expected[0] > 0)
+    assert ("train_consistency" in itl.history_.columns) == (expected[1] > 0)
+
+
+def test_auto_label_weights_keep_explicit_settings(digits):
+    """An explicit weight is kept; ``'auto'`` consistency follows it."""
+    X, y = digits
+    partial = _labels_per_class(y, 5)
+    itl = ITLAutoencoder(
+        supervised_weight=0.5, hidden_layer_sizes=(16,), max_epochs=1, random_state=0
+    ).fit(X, partial)
+    assert (itl.supervised_weight_, itl.consistency_weight_) == (0.5, 10.0)
+    # partial_fit has no labels: 'auto' switches the terms off on a first call
+    fresh = ITLAutoencoder(hidden_layer_sizes=(16,), random_state=0).partial_fit(X)
+    assert (fresh.supervised_weight_, fresh.consistency_weight_) == (0.0, 0.0)
