@@ -65,4 +65,5 @@ for lr, group in results.groupby("param_ae__lr"):
 ax.set_xlabel("latent size")
 ax.set_ylabel("cross-validated accuracy")
 ax.legend()
+fig.tight_layout()
 plt.show()

@@ -44,8 +44,11 @@ print("5-NN accuracy on the 2-D codes of held-out digits:", round(knn.score(Z_te
 # %%
 # The codes of the held-out digits, coloured by class:
 
-fig, ax = plt.subplots(figsize=(4, 4))
+fig, ax = plt.subplots(figsize=(5, 4))
 points = ax.scatter(Z_test[:, 0], Z_test[:, 1], c=y_test, cmap="tab10", s=6)
-ax.legend(*points.legend_elements(), fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+ax.legend(
+    *points.legend_elements(), title="digit", fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5)
+)
 ax.set_title("ITL autoencoder code, swiss-roll prior")
+fig.tight_layout()
 plt.show()
