@@ -28,6 +28,7 @@ sys.path.insert(0, str(DOCS / "_intersphinx"))
 
 import skae  # noqa: E402, I001 (after the sys.path lines above)
 import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 from make_inventories import PROJECTS  # noqa: E402
 
 project = "skae"
@@ -110,9 +111,11 @@ sphinx_gallery_conf = {
     "min_reported_time": 0,
     "show_memory": False,
 }
-# The examples run in this process; one torch thread each, as skae recommends when
-# other work shares the cores (n_threads=1 in the estimators, see scaling.rst).
+# The examples run in this process, on one thread: torch's (as ``n_threads=1`` in the
+# estimators, which scaling.rst recommends when other work shares the cores) and
+# those of the BLAS and OpenMP libraries under NumPy and scikit-learn.
 torch.set_num_threads(1)
+threadpool_limits(1)
 
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]
