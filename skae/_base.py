@@ -52,7 +52,7 @@ from ._optimizers import check_optimizer_kwargs, fused_kwargs, resolve_optimizer
 from ._parameters import constraints_of
 from ._persistence import VersionStampMixin, without_training_state
 from ._regularizers import AUTOENCODER_PARAMETERS, check_regularizers, regularizer_terms
-from ._semi_supervised import encode_partial_labels, labelled_mask
+from ._semi_supervised import encode_partial_labels, has_partial_class_labels, labelled_mask
 from ._training import (
     NetCheckpoint,
     TensorBatchIterator,
@@ -795,10 +795,16 @@ class BaseAutoencoder(
         # 'auto' switches the term off without labels (a first call has none), and
         # keeps what fit chose after it.
         explicit = self.supervised_weight != "auto" and self.supervised_weight
-        if explicit or (not first_call and self.supervised_weight_):
+        if explicit:
             raise ValueError(
                 "partial_fit does not train the supervised term; use fit, or set "
                 "supervised_weight=0."
+            )
+        if not first_call and getattr(self, "supervised_weight_", 0):
+            raise ValueError(
+                f"This {type(self).__name__} was fitted with a supervised head "
+                f"(supervised_weight_={self.supervised_weight_}), which partial_fit does "
+                "not train; use fit, or refit with supervised_weight=0 first."
             )
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=first_call)
         if first_call:
@@ -866,17 +872,18 @@ class BaseAutoencoder(
         Models without the term ignore ``y``, as unsupervised transformers do.
         """
         self.classes_ = None
-        self._resolve_label_weights(None)
-        if not self.supervised_weight:
-            return None
-        if y is None:
-            if self.supervised_weight == "auto":
-                return None
+        auto = isinstance(self.supervised_weight, str)  # 'auto'
+        if y is None and self.supervised_weight and not auto:
             raise ValueError(
                 f"supervised_weight={self.supervised_weight} trains a classification head "
                 "on the code and needs labels: call fit(X, y), with y=-1 for unlabelled "
                 "rows, or set supervised_weight=0."
             )
+        # 'auto' ignores a y it cannot use (a regression target in a pipeline, -1/1
+        # binary labels), as the term switched off does.
+        if not self.supervised_weight or y is None or (auto and not has_partial_class_labels(y)):
+            self._resolve_label_weights(None)
+            return None
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         # encode_partial_labels refuses only -1s and a single labelled class.

@@ -41,10 +41,12 @@ class SupervisedTerm(LossTerm):
             codes. Each training step pairs its batch with a batch of labelled rows,
             corrupted by ``noise`` as the reconstruction's inputs are. 0 switches it
             off: ``y`` is then ignored. ``'auto'`` chooses from the labels ``fit``
-            gets (``supervised_weight_``): off without unlabelled rows; with them, 3
-            from 30 labels per class, and below that 1 when ``noise`` corrupts the
-            inputs and off on clean inputs, where a head learns so few labelled
-            rows by heart. Logged as ``supervised``.""",
+            gets (``supervised_weight_``): off without unlabelled rows (``y=None``,
+            every row labelled, or a ``y`` that is no class vector, such as a
+            regression target in a pipeline); with them, 3 when every class has at
+            least 30 labels, and below that 1 when ``noise`` corrupts the inputs
+            and off on clean inputs, where a head learns so few labelled rows by
+            heart. Logged as ``supervised``.""",
         ),
     )
 
@@ -103,7 +105,8 @@ def resolve_label_weights(
     # Only unlabelled rows give the term something that the labels alone do not:
     # with every row labelled the term stays off, as without labels.
     semi_supervised = labels is not None and counts.size > 0 and labels.size > labelled.size
-    if supervised_weight == "auto":
+    auto_head = supervised_weight == "auto"
+    if auto_head:
         if not semi_supervised:
             supervised_weight = 0.0
         elif counts[counts > 0].min() >= STRONG_HEAD_LABELS_PER_CLASS:
@@ -113,6 +116,14 @@ def resolve_label_weights(
     if consistency_weight == "auto":
         consistency_weight = (
             AUTO_CONSISTENCY_WEIGHT if semi_supervised and supervised_weight else 0.0
+        )
+    elif consistency_weight and not supervised_weight and auto_head:
+        # check_parameters refuses an explicit 0 beside an explicit consistency weight
+        raise ValueError(
+            f"consistency_weight={consistency_weight} smooths the supervised head's "
+            "predictions, and supervised_weight='auto' chose no head for these labels "
+            "(it needs unlabelled rows, and 30 labels in every class or noise set): set "
+            "supervised_weight > 0, or consistency_weight='auto' or 0."
         )
     return float(supervised_weight), float(consistency_weight)
 

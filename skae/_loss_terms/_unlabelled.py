@@ -41,10 +41,12 @@ class VirtualAdversarialTerm(LossTerm):
             the head's prediction for a row and for the row moved by
             ``consistency_radius`` in the direction that changes it most (one power
             iteration). The unlabelled rows thus shape the code too: it must not change
-            class within that radius of the data. Needs ``supervised_weight > 0``; costs
-            about three extra encoder passes per step. ``'auto'``: 10 beside a
-            supervised head when some rows are unlabelled, off otherwise
-            (``consistency_weight_``). Logged as ``consistency``.""",
+            class within that radius of the data. Needs a supervised head
+            (``supervised_weight_ > 0``: an explicit weight beside an ``'auto'`` head
+            that resolves off raises at fit); costs about three extra encoder passes
+            per step. ``'auto'``: 10 beside a supervised head when some rows are
+            unlabelled, off otherwise (``consistency_weight_``). Logged as
+            ``consistency``.""",
         ),
         Parameter(
             "consistency_radius",
