@@ -115,6 +115,9 @@ def main(argv=None):
                 regularizer="csd",
                 batch_size=batch_size,
                 max_epochs=args.max_epochs,
+                # the class part alone: without the supervised head of 'auto'
+                supervised_weight=0.0,
+                consistency_weight=0.0,
                 **COMMON,
             )
             seconds = timed_fit(itl, X, y_partial)

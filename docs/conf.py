@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS / "_intersphinx"))
 
 import skae  # noqa: E402, I001 (after the sys.path lines above)
+import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 from make_inventories import PROJECTS  # noqa: E402
 
 project = "skae"
@@ -42,6 +44,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "myst_parser",  # only to include benchmarks/README.md as a page
+    "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_intersphinx", "requirements.txt"]
@@ -91,6 +94,28 @@ numpydoc_validation_checks = {
     "SS01",  # no summary line
 }
 numpydoc_validation_exclude = {r"\.set_\w+_request$", r"\.__init__$"}
+
+# --- the gallery: examples/ run and rendered with their output ----------------------
+# Every example runs during the build (on scikit-learn's digits, in seconds) and its
+# printed output and figures appear on its page; an example that fails fails the
+# build. grid_search_dask.py needs dask.distributed (not a skae dependency) and starts
+# worker processes: it is shown without being run, as its text says.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/(?!grid_search_dask)[^/]+\.py$",
+    "plot_gallery": "True",
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "within_subsection_order": "FileNameSortKey",
+    "min_reported_time": 0,
+    "show_memory": False,
+}
+# The examples run in this process, on one thread: torch's (as ``n_threads=1`` in the
+# estimators, which scaling.rst recommends when other work shares the cores) and
+# those of the BLAS and OpenMP libraries under NumPy and scikit-learn.
+torch.set_num_threads(1)
+threadpool_limits(1)
 
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]

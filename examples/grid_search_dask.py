@@ -1,9 +1,17 @@
-"""Run a GridSearchCV on a Dask cluster through joblib's Dask backend.
+"""
+====================================
+Run a GridSearchCV on a Dask cluster
+====================================
 
 The search is the same object as a local one; only the joblib backend changes. Here
-the cluster is a ``LocalCluster`` of two worker processes on this machine; for a real
-cluster, pass the scheduler's address to ``Client`` instead. Needs
-``pip install "dask[distributed]"`` (part of skae's ``test`` extra).
+the cluster is a ``LocalCluster`` of two worker processes on the same machine; for a
+real cluster, pass the scheduler's address to ``Client`` instead. Needs
+``pip install "dask[distributed]"`` (part of skae's ``test`` extra). See
+:doc:`/scaling`.
+
+This example is shown without its output: it needs Dask, which is not a skae
+dependency, and starts worker processes, so the documentation build does not run it
+(the test suite does, ``tests/test_examples.py``).
 """
 
 # requires: AutoencoderTransformer, dask.distributed
@@ -19,6 +27,10 @@ from sklearn.pipeline import Pipeline
 
 from skae import AutoencoderTransformer
 
+# %%
+# The search, as on one machine
+# -----------------------------
+
 X, y = load_digits(return_X_y=True)
 pipe = Pipeline(
     [
@@ -28,7 +40,12 @@ pipe = Pipeline(
 )
 search = GridSearchCV(pipe, {"ae__latent_dim": [2, 8, 16]}, cv=3, n_jobs=-1)
 
-if __name__ == "__main__":  # worker processes import this file: start the cluster once
+# %%
+# Fit on the cluster
+# ------------------
+# Worker processes import this file: the ``__main__`` guard starts the cluster once.
+
+if __name__ == "__main__":
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR

@@ -1,9 +1,13 @@
-"""Reuse a trained encoder as the first layers of a classifier.
+"""
+======================================================
+Reuse a trained encoder as a classifier's first layers
+======================================================
 
 An autoencoder is pre-trained on the digits without their labels; ``EncoderClassifier``
 then puts a softmax layer on a copy of its encoder and trains on the labels, either
 the new layer only (frozen encoder) or the whole network (fine-tuning). A network of
-the same shape trained from random weights is the baseline.
+the same shape trained from random weights is the baseline. See
+:doc:`/user_guide/encoder_classifier`.
 """
 
 # requires: AutoencoderTransformer, EncoderClassifier
@@ -17,7 +21,11 @@ from skae import AutoencoderTransformer, EncoderClassifier
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, stratify=y, random_state=0)
 
+# %%
+# Pre-train the autoencoder
+# -------------------------
 # Pre-training sees the inputs only: unlabelled data could be added here.
+
 ae = AutoencoderTransformer(
     latent_dim=32,
     hidden_layer_sizes=(),
@@ -26,8 +34,11 @@ ae = AutoencoderTransformer(
     lr=1e-2,
     random_state=0,
 ).fit(X_train)
-
 codes_before = ae.transform(X_test)
+
+# %%
+# Frozen, fine-tuned, and from random weights
+# -------------------------------------------
 
 common = dict(lr=1e-2, max_epochs=30, random_state=0)
 models = {
@@ -39,5 +50,7 @@ for name, clf in models.items():
     clf.fit(X_train, y_train)
     print(f"{name:30s} test accuracy {clf.score(X_test, y_test):.3f}")
 
+# %%
 # The classifiers train copies of the encoder: the autoencoder itself is unchanged.
+
 print("autoencoder unchanged:", np.array_equal(codes_before, ae.transform(X_test)))

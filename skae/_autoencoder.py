@@ -86,7 +86,10 @@ class AutoencoderTransformer(BaseAutoencoder):
     loss_ : str
         The reconstruction loss used (``loss`` with ``'auto'`` resolved).
     classes_ : ndarray of shape (n_classes,)
-        The labelled classes, only with ``supervised_weight > 0``.
+        The labelled classes, only with ``supervised_weight_ > 0``.
+    supervised_weight_, consistency_weight_ : float
+        The supervised and consistency terms' weights (``'auto'`` resolved from
+        the labels of ``fit``).
     n_epochs_ : int
         Epochs actually run.
     max_epochs_ : int

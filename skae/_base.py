@@ -45,14 +45,14 @@ from skorch.helper import predefined_split
 
 from ._autoencoder_net import AutoencoderNet
 from ._callbacks import ContinuedLRScheduler, CosineToFloorLR, DivergenceCheck
-from ._loss_terms import LabelledRows, ReconstructionTerm
+from ._loss_terms import LabelledRows, ReconstructionTerm, resolve_label_weights
 from ._losses import RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._nn import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._optimizers import check_optimizer_kwargs, fused_kwargs, resolve_optimizer
 from ._parameters import constraints_of
 from ._persistence import VersionStampMixin, without_training_state
 from ._regularizers import AUTOENCODER_PARAMETERS, check_regularizers, regularizer_terms
-from ._semi_supervised import encode_partial_labels, labelled_mask
+from ._semi_supervised import encode_partial_labels, has_partial_class_labels, labelled_mask
 from ._training import (
     NetCheckpoint,
     TensorBatchIterator,
@@ -792,10 +792,19 @@ class BaseAutoencoder(
         first_call = not hasattr(self, "net_")
         if first_call:
             self._validate_hyperparameters()
-        if self.supervised_weight:
+        # 'auto' switches the term off without labels (a first call has none), and
+        # keeps what fit chose after it.
+        explicit = self.supervised_weight != "auto" and self.supervised_weight
+        if explicit:
             raise ValueError(
                 "partial_fit does not train the supervised term; use fit, or set "
                 "supervised_weight=0."
+            )
+        if not first_call and getattr(self, "supervised_weight_", 0):
+            raise ValueError(
+                f"This {type(self).__name__} was fitted with a supervised head "
+                f"(supervised_weight_={self.supervised_weight_}), which partial_fit does "
+                "not train; use fit, or refit with supervised_weight=0 first."
             )
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=first_call)
         if first_call:
@@ -863,19 +872,34 @@ class BaseAutoencoder(
         Models without the term ignore ``y``, as unsupervised transformers do.
         """
         self.classes_ = None
-        if not self.supervised_weight:
-            return None
-        if y is None:
+        auto = isinstance(self.supervised_weight, str)  # 'auto'
+        if y is None and self.supervised_weight and not auto:
             raise ValueError(
                 f"supervised_weight={self.supervised_weight} trains a classification head "
                 "on the code and needs labels: call fit(X, y), with y=-1 for unlabelled "
                 "rows, or set supervised_weight=0."
             )
+        # 'auto' ignores a y it cannot use (a regression target in a pipeline, -1/1
+        # binary labels), as the term switched off does.
+        if not self.supervised_weight or y is None or (auto and not has_partial_class_labels(y)):
+            self._resolve_label_weights(None)
+            return None
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         # encode_partial_labels refuses only -1s and a single labelled class.
-        self.classes_, encoded, _ = encode_partial_labels(y, type(self).__name__)
+        classes, encoded, _ = encode_partial_labels(y, type(self).__name__)
+        if not self._resolve_label_weights(encoded):
+            return None  # 'auto' found no use for the labels: ignored, as with 0
+        self.classes_ = classes
         return encoded
+
+    def _resolve_label_weights(self, labels) -> float:
+        """Set ``supervised_weight_`` and ``consistency_weight_`` from the encoded
+        ``labels`` of ``fit`` (None without), resolving ``'auto'``; return the first."""
+        self.supervised_weight_, self.consistency_weight_ = resolve_label_weights(
+            self.supervised_weight, self.consistency_weight, labels, self.noise
+        )
+        return self.supervised_weight_
 
     def _resolve_output(self, X):
         """Set ``output_activation_`` and ``loss_``, choosing for ``'auto'`` from ``X``.
@@ -922,7 +946,11 @@ class BaseAutoencoder(
         return self.latent_dim
 
     def _make_net(self, n_features: int, device: torch.device, data: TrainingData):
-        params = self.get_params(deep=False)
+        params = {
+            **self.get_params(deep=False),
+            "supervised_weight": self.supervised_weight_,
+            "consistency_weight": self.consistency_weight_,
+        }
         reconstruction = ReconstructionTerm(
             loss=self.loss_,
             output_activation=self.output_activation_,
@@ -939,7 +967,7 @@ class BaseAutoencoder(
             noise=self.noise,
             noise_level=self.noise_level,
             # what the supervised term draws from: the training split's labelled rows
-            labelled_rows=LabelledRows.of(data.train) if self.supervised_weight else None,
+            labelled_rows=LabelledRows.of(data.train) if self.supervised_weight_ else None,
             **self._skorch_params(device, data.valid),
             **self._net_params(data),
         )
@@ -950,7 +978,7 @@ class BaseAutoencoder(
 
     def _build_supervised_head(self, module: torch.nn.Module) -> torch.nn.Module:
         """Attach the supervised term's linear head (code -> classes) to ``module``."""
-        if self.supervised_weight:
+        if self.supervised_weight_:
             module.supervised_head = torch.nn.Linear(self._n_codes(), len(self.classes_))
         return module
 

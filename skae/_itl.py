@@ -175,7 +175,7 @@ class ITLNet(AutoencoderNet):
 
 @shares_parameters(
     AUTOENCODER_PARAMETERS,
-    defaults={"batch_size": 1000},
+    defaults={"batch_size": 1000, "supervised_weight": "auto", "consistency_weight": "auto"},
     notes={
         "optimizer": """\
             It trains the autoencoder; the discriminator has its own Adam
@@ -210,7 +210,8 @@ class ITLAutoencoder(BaseAutoencoder):
     is joined by as many rows drawn (with replacement) from the labelled ones. With
     the one-hot prior, ``classes_[transform(X).argmax(axis=1)]`` classifies. ``y``
     with only ``-1`` raises a ``ValueError``; ``-1`` is never in ``classes_``. With
-    ``supervised_weight > 0`` a linear head on the code is also trained by
+    ``supervised_weight_ > 0`` (by default ``'auto'``: with unlabelled rows, weighted
+    from the labels per class) a linear head on the code is also trained by
     cross-entropy on the labelled rows (the shared supervised term of the skae
     autoencoders), with any prior.
 
@@ -256,8 +257,13 @@ class ITLAutoencoder(BaseAutoencoder):
     prior_ : object
         The prior built from ``prior``; ``prior_.sample(n, y=..., random_state=...)``.
     classes_ : ndarray or None
-        Labels seen in fit, in the order used to pick prior classes (None without y);
-        never the unlabelled marker ``-1``.
+        Labels seen in fit, in the order used to pick prior classes; never the
+        unlabelled marker ``-1``. None when fit used no labels: without ``y``, and
+        with a prior without classes unless the supervised head is on
+        (``supervised_weight_ > 0``).
+    supervised_weight_, consistency_weight_ : float
+        The supervised and consistency terms' weights (``'auto'`` resolved from
+        the labels of ``fit``).
     net_ : skorch.NeuralNet
         The trained net.
     history_ : pandas.DataFrame
@@ -360,16 +366,16 @@ class ITLAutoencoder(BaseAutoencoder):
         # label" slot.
         self._semi_supervised_ = False
         prior_has_classes = has_classes(self.prior_)
-        if y is None or not (prior_has_classes or self.supervised_weight):
-            # the supervised term's "needs labels" error, else no labels used
+        if y is None or not prior_has_classes:
+            # the supervised term's labels, if it has a use for them, else none
             return super()._validate_targets(X, y)
         self.classes_ = None
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have shape ({len(X)},), got {y.shape}.")
-        self.classes_, encoded, labelled = encode_partial_labels(y, type(self).__name__)
-        if not prior_has_classes:
-            return encoded  # for the supervised term only
+        classes, encoded, labelled = encode_partial_labels(y, type(self).__name__)
+        self.classes_ = classes
+        self._resolve_label_weights(encoded)
         if len(self.classes_) > self.prior_.n_classes:
             raise ValueError(
                 f"y has {len(self.classes_)} classes but the prior has "

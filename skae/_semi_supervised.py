@@ -11,7 +11,7 @@ then an ordinary class, as in :class:`sklearn.semi_supervised.LabelSpreading`.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 #: the label that marks an unlabelled row
 UNLABELLED = -1
@@ -24,6 +24,28 @@ def labelled_mask(y: np.ndarray) -> np.ndarray:
         return np.ones(len(y), dtype=bool)
     # Element-wise for object arrays too: a string compared with -1 is just unequal.
     return np.asarray(y != UNLABELLED, dtype=bool)
+
+
+def has_partial_class_labels(y) -> bool:
+    """Whether ``y`` holds class labels with some rows unlabelled (``-1``) and at
+    least two labelled classes: what ``supervised_weight='auto'`` can use.
+
+    Anything else (regression targets, several outputs, binary labels written as
+    -1/1, no labels at all, every row labelled) gives ``'auto'`` no use for ``y``,
+    which it then ignores, as an unsupervised transformer in a pipeline does.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or y.size == 0:
+        return False
+    labelled = labelled_mask(y)
+    if labelled.all() or not labelled.any():
+        return False
+    try:
+        kind = type_of_target(y[labelled])
+    except (TypeError, ValueError):  # e.g. labels of mixed types
+        return False
+    # 'binary' also means a single labelled class (-1/1 binary labels, most likely)
+    return kind == "multiclass" or (kind == "binary" and len(np.unique(y[labelled])) == 2)
 
 
 def encode_partial_labels(y, estimator_name: str):

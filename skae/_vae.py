@@ -195,7 +195,10 @@ class VAETransformer(BaseAutoencoder):
     loss_ : str
         The reconstruction loss used (``'auto'`` resolved).
     classes_ : ndarray of shape (n_classes,)
-        The labelled classes, only with ``supervised_weight > 0``.
+        The labelled classes, only with ``supervised_weight_ > 0``.
+    supervised_weight_, consistency_weight_ : float
+        The supervised and consistency terms' weights (``'auto'`` resolved from
+        the labels of ``fit``).
     image_shape_ : tuple of int or None
         ``(channels, height, width)`` used by the convolutional model (None for dense).
     n_epochs_ : int

@@ -108,7 +108,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 DOC_PAGES = sorted(
     p
     for p in DOCS.glob("**/*.rst")
-    if not {"_build", "_autogen", "_templates", "_intersphinx"} & set(p.relative_to(DOCS).parts)
+    if not {"_build", "_autogen", "_templates", "_intersphinx", "auto_examples"}
+    & set(p.relative_to(DOCS).parts)
     and ">>>" in p.read_text()
 )
 

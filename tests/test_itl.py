@@ -272,3 +272,148 @@ def test_cuda_fit_semi_supervised_both_regularizers(digits):
     assert np.isfinite(itl.history_[["train_csd", "train_generator"]].to_numpy()).all()
     restored = pickle.loads(pickle.dumps(itl))
     np.testing.assert_allclose(restored.transform(X[:50]), Z, rtol=1e-5)
+
+
+def _labels_per_class(y, k):
+    """``y`` with ``k`` labels per class kept and every other row unlabelled (-1)."""
+    partial = np.full_like(y, -1)
+    for c in np.unique(y):
+        keep = np.flatnonzero(y == c)[:k]
+        partial[keep] = c
+    return partial
+
+
+@pytest.mark.parametrize(
+    ("labels_per_class", "noise", "expected"),
+    [
+        (None, None, (0.0, 0.0)),  # no labels
+        ("all", None, (0.0, 0.0)),  # every row labelled: the prior's classes suffice
+        (40, None, (3.0, 10.0)),  # many labels per class: a strong head
+        (5, None, (0.0, 0.0)),  # few, on clean inputs: a head would learn them by heart
+        (5, "masking", (1.0, 10.0)),  # few, on corrupted inputs: a light head
+    ],
+)
+def test_auto_label_weights_follow_the_labels(digits, labels_per_class, noise, expected):
+    """``'auto'`` chooses the supervised and consistency weights from the labels."""
+    from skae.priors import OneHotPrior
+
+    X, y = digits
+    if labels_per_class is None:
+        y_fit = None
+    elif labels_per_class == "all":
+        y_fit = y
+    else:
+        y_fit = _labels_per_class(y, labels_per_class)
+    itl = ITLAutoencoder(
+        latent_dim=12,
+        prior=OneHotPrior(12, n_classes=10),
+        hidden_layer_sizes=(16,),
+        noise=noise,
+        noise_level=0.5,
+        max_epochs=1,
+        random_state=0,
+    )
+    assert (itl.supervised_weight, itl.consistency_weight) == ("auto", "auto")
+    itl.fit(X, y_fit)
+    assert (itl.supervised_weight_, itl.consistency_weight_) == expected
+    has_head = hasattr(itl.net_.module_, "supervised_head")
+    assert has_head == (expected[0] > 0)
+    assert ("train_supervised" in itl.history_.columns) == (expected[0] > 0)
+    assert ("train_consistency" in itl.history_.columns) == (expected[1] > 0)
+
+
+def test_auto_label_weights_keep_explicit_settings(digits):
+    """An explicit weight is kept; ``'auto'`` consistency follows it."""
+    X, y = digits
+    partial = _labels_per_class(y, 5)
+    itl = ITLAutoencoder(
+        supervised_weight=0.5, hidden_layer_sizes=(16,), max_epochs=1, random_state=0
+    ).fit(X, partial)
+    assert (itl.supervised_weight_, itl.consistency_weight_) == (0.5, 10.0)
+    # partial_fit has no labels: 'auto' switches the terms off on a first call
+    fresh = ITLAutoencoder(hidden_layer_sizes=(16,), random_state=0).partial_fit(X)
+    assert (fresh.supervised_weight_, fresh.consistency_weight_) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("labels_per_class", "noise", "expected"),
+    [
+        (29, None, (0.0, 0.0)),  # one label short of the strong head, clean inputs
+        (30, None, (3.0, 10.0)),
+        (29, "masking", (1.0, 10.0)),
+    ],
+)
+def test_resolve_label_weights_threshold(digits, labels_per_class, noise, expected):
+    """The rule at its threshold: the smallest labelled class decides."""
+    from skae._loss_terms import resolve_label_weights
+
+    _, y = digits
+    labels = _labels_per_class(y, 40)
+    labels[np.flatnonzero(labels == 3)[labels_per_class:]] = -1  # class 3 is the smallest
+    assert resolve_label_weights("auto", "auto", labels, noise) == expected
+    # explicit values are kept; 'auto' consistency follows the resolved head
+    assert resolve_label_weights(0.5, "auto", y, None) == (0.5, 0.0)  # every row labelled
+    assert resolve_label_weights(0.0, 2.0, None, None) == (0.0, 2.0)  # left to check_parameters
+
+
+@pytest.mark.parametrize("call", ["fit", "fit_labelled", "partial_fit"])
+def test_explicit_consistency_needs_the_auto_head(digits, call):
+    """An explicit consistency weight beside an 'auto' head that resolves off is a
+    clear error at fit, not an AttributeError in the first training step."""
+    X, y = digits
+    itl = ITLAutoencoder(consistency_weight=5.0, prior="gaussian", **FAST)
+    with pytest.raises(ValueError, match="supervised_weight='auto' chose no head"):
+        if call == "partial_fit":
+            itl.partial_fit(X)
+        else:
+            itl.fit(X, y if call == "fit_labelled" else None)
+
+
+@pytest.mark.parametrize(
+    ("target", "final"),
+    [("continuous", "ridge"), ("minus_one_one", "logistic"), ("unlabelled", None)],
+)
+def test_auto_head_ignores_targets_it_cannot_use(digits, target, final):
+    """'auto' ignores a y that is no partially labelled class vector, as the term
+    switched off does: a regression target or -1/1 binary labels in a pipeline."""
+    from sklearn.linear_model import Ridge
+
+    from skae import AutoencoderTransformer
+
+    X, y = digits
+    y_fit = {
+        "continuous": y + 0.5,
+        "minus_one_one": np.where(y > 4, 1, -1),
+        "unlabelled": np.full_like(y, -1),
+    }[target]
+    for ae in (
+        ITLAutoencoder(prior="gaussian", **FAST),
+        AutoencoderTransformer(supervised_weight="auto", **FAST),
+    ):
+        if final is None:
+            ae.fit(X, y_fit)
+        else:
+            step = Ridge() if final == "ridge" else LogisticRegression(max_iter=50)
+            make_pipeline(ae, step).fit(X, y_fit)
+        assert (ae.supervised_weight_, ae.consistency_weight_) == (0.0, 0.0)
+        assert ae.classes_ is None
+
+
+def test_auto_head_string_labels_refit_and_partial_fit(digits):
+    """A resolved head with string labels; partial_fit refuses it with a message that
+    names the fitted head; a refit with supervised_weight=0 removes it."""
+    X, y = digits
+    names = np.array(list("abcdefghij"), dtype=object)[y]
+    names[_labels_per_class(y, 40) == -1] = -1
+    itl = ITLAutoencoder(prior="gaussian", **FAST).fit(X, names)
+    assert (itl.supervised_weight_, itl.consistency_weight_) == (3.0, 10.0)
+    assert itl.classes_.tolist() == list("abcdefghij")
+    assert clone(itl).get_params()["supervised_weight"] == "auto"
+    restored = pickle.loads(pickle.dumps(itl))
+    np.testing.assert_allclose(restored.transform(X[:20]), itl.transform(X[:20]), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"fitted with a supervised head \(supervised_weight_=3"):
+        itl.partial_fit(X, names)
+    itl.set_params(supervised_weight=0).fit(X, names)
+    assert not hasattr(itl.net_.module_, "supervised_head")
+    assert itl.classes_ is None
+    itl.partial_fit(X)

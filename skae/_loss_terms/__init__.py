@@ -9,7 +9,7 @@ hands it and log each one.
 
 from ._context import AutoencoderStep, ClassifierStep, LabelledRows, StepContext
 from ._itl import DivergenceTerm, GeneratorTerm, discriminator_inputs, has_classes, prior_draw
-from ._labels import ClassificationTerm, SupervisedTerm
+from ._labels import ClassificationTerm, SupervisedTerm, resolve_label_weights
 from ._net import LossTermsNet
 from ._reconstruction import ReconstructionTerm
 from ._regularizers import ContractiveTerm, SparsityTerm, WeightDecayTerm
@@ -39,4 +39,5 @@ __all__ = [
     "gaussian_kl",
     "has_classes",
     "prior_draw",
+    "resolve_label_weights",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numbers import Real
 
+from sklearn.utils._param_validation import StrOptions
+
 from .._parameters import Parameter
 from .._regularization import entropy_penalty, virtual_adversarial_penalty
 from .._validation import NonBoolInterval
@@ -30,17 +32,21 @@ class VirtualAdversarialTerm(LossTerm):
     parameters = (
         Parameter(
             "consistency_weight",
-            "float",
+            "float or 'auto'",
             0.0,
-            (NonBoolInterval(Real, 0, None, closed="left"),),
+            (NonBoolInterval(Real, 0, None, closed="left"), StrOptions({"auto"})),
             """\
             Weight of virtual adversarial training's term (Miyato et al. 2019) on the
             supervised head, for every row, labelled or not: the KL divergence between
             the head's prediction for a row and for the row moved by
             ``consistency_radius`` in the direction that changes it most (one power
             iteration). The unlabelled rows thus shape the code too: it must not change
-            class within that radius of the data. Needs ``supervised_weight > 0``; costs
-            about three extra encoder passes per step. Logged as ``consistency``.""",
+            class within that radius of the data. Needs a supervised head
+            (``supervised_weight_ > 0``: an explicit weight beside an ``'auto'`` head
+            that resolves off raises at fit); costs about three extra encoder passes
+            per step. ``'auto'``: 10 beside a supervised head when some rows are
+            unlabelled, off otherwise (``consistency_weight_``). Logged as
+            ``consistency``.""",
         ),
         Parameter(
             "consistency_radius",
@@ -69,6 +75,9 @@ class VirtualAdversarialTerm(LossTerm):
 
     @classmethod
     def check_parameters(cls, params, estimator):
+        weights = (params["consistency_weight"], params["supervised_weight"])
+        if "auto" in weights:
+            return  # resolved together at fit time, consistently
         if params["consistency_weight"] and not params["supervised_weight"]:
             raise ValueError(
                 "consistency_weight > 0 smooths the supervised head's predictions and "
