@@ -37,7 +37,7 @@ from joblib import Parallel, delayed
 from sklearn.decomposition import PCA
 from skorch.callbacks import Callback
 
-from _common import add_common_arguments, machine_header, save_table
+from _common import UNFUSED_ADAM, add_common_arguments, machine_header, save_table
 from skae import AutoencoderTransformer, VAETransformer
 from skae.datasets import load_split
 from skae.exceptions import StopTraining
@@ -114,15 +114,23 @@ def make_model(name, latent_dim, max_epochs, callback, seed, device):
         max_epochs=max_epochs,
         callbacks=[callback],
         random_state=seed,
-        noise=None,  # the committed rows' models train on clean inputs
+        # the committed rows' models: clean inputs, a constant learning rate, unfused
+        # Adam; the autoencoders on the squared error, the VAEs on the cross-entropy
+        noise=None,
+        lr_schedule=None,
+        optimizer_kwargs=dict(UNFUSED_ADAM),
     )
     if name == "linear":
-        return AutoencoderTransformer(activation="linear", output_activation="linear", **common)
+        return AutoencoderTransformer(
+            activation="linear", output_activation="linear", loss="mse", **common
+        )
     if name in ("sigmoid", "relu", "elu"):
-        return AutoencoderTransformer(activation=name, output_activation="sigmoid", **common)
+        return AutoencoderTransformer(
+            activation=name, output_activation="sigmoid", loss="mse", **common
+        )
     if name == "vae":
-        return VAETransformer(architecture="dense", **common)
-    return VAETransformer(architecture="conv", image_shape=(28, 28), **common)
+        return VAETransformer(architecture="dense", loss="bce", **common)
+    return VAETransformer(architecture="conv", image_shape=(28, 28), loss="bce", **common)
 
 
 def train(name, latent_dim, steps, X_train, X_test, threads, seed, device):

@@ -43,6 +43,7 @@ import torch
 from sklearn.neural_network import MLPClassifier
 
 from _common import (
+    UNFUSED_ADAM,
     add_common_arguments,
     add_kmnist_protocol_argument,
     load_kmnist,
@@ -83,12 +84,22 @@ def make_model(regularizer, prior, epochs, seed, batch_size=1000):
         batch_size=batch_size,
         max_epochs=epochs,
         random_state=seed,
-        noise=None,  # the committed rows' models train on clean inputs
+        # the committed rows' models: clean inputs, unfused Adam
+        noise=None,
+        optimizer_kwargs=dict(UNFUSED_ADAM),
     )
     if prior is None:
         return AutoencoderTransformer(latent_dim=225, **common)
     latent_dim = 2 if prior == "swiss_roll" else 10
-    return ITLAutoencoder(latent_dim=latent_dim, prior=prior, regularizer=regularizer, **common)
+    return ITLAutoencoder(
+        latent_dim=latent_dim,
+        prior=prior,
+        regularizer=regularizer,
+        # the prior's classes alone, without the supervised head of 'auto'
+        supervised_weight=0.0,
+        consistency_weight=0.0,
+        **common,
+    )
 
 
 def n_params(module: torch.nn.Module) -> int:

@@ -48,7 +48,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from _common import add_common_arguments, machine_header, save_table
+from _common import UNFUSED_ADAM, add_common_arguments, machine_header, save_table
 from skae import AutoencoderTransformer
 from skae._nn import DenseAutoencoderModule
 from skae.datasets import load_mnist
@@ -122,7 +122,7 @@ def step_time(repeats: int) -> pd.DataFrame:
 def convergence_configs():
     for variant in VARIANTS:
         yield f"RProp {variant}", "rprop", {"variant": variant}, RPROP_LR
-    yield "Adam", "adam", {}, ADAM_LR
+    yield "Adam", "adam", dict(UNFUSED_ADAM), ADAM_LR
     yield f"SGD momentum {SGD_MOMENTUM}", "sgd", {"momentum": SGD_MOMENTUM}, SGD_LR
 
 
@@ -142,7 +142,12 @@ def convergence(X_train, X_test, epochs, batch_size, seed):
                 batch_size=size,
                 max_epochs=epochs,
                 random_state=seed,
-                noise=None,  # the committed rows' models train on clean inputs
+                # the committed rows' model: clean inputs, a linear output trained on
+                # the squared error, a constant learning rate
+                noise=None,
+                output_activation="linear",
+                loss="mse",
+                lr_schedule=None,
             )
             start = time.perf_counter()
             ae.fit(X_train)

@@ -181,7 +181,9 @@ def study_autoencoder(epochs: int, seed: int) -> AutoencoderTransformer:
         batch_size=128,
         max_epochs=epochs,
         random_state=seed,
-        noise=None,  # the committed rows' models train on clean inputs
+        # the committed rows' model: clean inputs, a constant learning rate
+        noise=None,
+        lr_schedule=None,
     )
 
 
