@@ -207,6 +207,26 @@ def k_sizes(latent_dim: int) -> list[int]:
     return [latent_dim // k + (i < latent_dim % k) for i in range(k)]
 
 
+def autoencoder_recipe(name, latent_dim, seed):
+    """The autoencoder ``name`` of ``REPRESENTATIONS`` as the codes table fits it on
+    images in [0, 1] (the user guide's recipes; tests/test_docs_recipes.py keeps them
+    equal)."""
+    kind, params = REPRESENTATIONS[name]
+    if kind != "ae":
+        raise ValueError(f"{name!r} is no single autoencoder")
+    return AutoencoderTransformer(latent_dim=latent_dim, random_state=seed, **params)
+
+
+def deep_elu_recipe(seed):
+    """``ae-deep-elu`` at 32 units: the guide's recipe for the best unsupervised codes."""
+    return autoencoder_recipe("ae-deep-elu", 32, seed)
+
+
+def supervised_recipe(seed):
+    """``ae-supervised`` at 32 units: the guide's recipe for label-aware codes."""
+    return autoencoder_recipe("ae-supervised", 32, seed)
+
+
 def make_representation(name, latent_dim, seed, data, args):
     """(estimator, note) or (None, why it is skipped)."""
     kind, params = REPRESENTATIONS[name]

@@ -40,9 +40,12 @@ def _code_after(lines: list[str], start: int) -> str:
             return "\n".join(lines[begin + 1 : end])
         if lines[begin].rstrip().endswith("::"):
             break
+    # The block is indented past the line that opens it (which may itself be indented,
+    # inside a definition list) and ends at the first line that is not.
+    opening = len(lines[begin]) - len(lines[begin].lstrip())
     block = []
     for line in lines[begin + 1 :]:
-        if line.strip() and not line.startswith((" ", "\t")):
+        if line.strip() and len(line) - len(line.lstrip()) <= opening:
             break
         if not line.strip().startswith(":"):  # a code-block option
             block.append(line)
