@@ -109,7 +109,10 @@ def check_pipeline(pipe, X):
         (codes,) = run_onnx(to_onnx(encoder, X[:1]), X)
         expected = encoder.transform(X)
         assert codes.shape == expected.shape
-        np.testing.assert_allclose(codes, expected, rtol=0, atol=ATOL)
+        # float32 rounding grows with the codes' magnitude (unbounded ELU codes of a
+        # deep encoder reach tens): the tolerance is relative to their largest value
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(codes, expected, rtol=0, atol=ATOL * scale)
 
 
 @pytest.fixture(scope="module")
