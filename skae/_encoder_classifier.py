@@ -47,7 +47,8 @@ from ._parameters import (
     constraints_of,
     document_parameters,
 )
-from ._semi_supervised import encode_partial_labels
+from ._pseudo_labels import spread_labels
+from ._semi_supervised import UNLABELLED, encode_partial_labels
 from ._validation import NonBoolInterval, check_estimator_instance
 
 #: what each ``'auto'`` setting resolves to when ``y`` holds unlabelled rows (``-1``),
@@ -59,6 +60,14 @@ AUTO_SETTINGS = {
     "batch_size": (128, 256),
     "max_epochs": (None, 50),
 }
+
+#: with unlabelled rows and fewer rows than this, ``encoder='auto'`` pre-trains skae's
+#: default autoencoder with ``AUTO_CODE_SIZE`` code units and spreads the labels over
+#: its codes to ``AUTO_PSEUDO_LABEL_FRACTION`` of the unlabelled rows; with more rows it
+#: pre-trains ``few_labels_autoencoder`` (the few-labels guide holds the evidence)
+SPREADING_MAX_ROWS = 40_000
+AUTO_CODE_SIZE = 32
+AUTO_PSEUDO_LABEL_FRACTION = 0.5
 
 #: with unlabelled rows, pre-training and fine-tuning each take at least this many
 #: gradient steps (batches of 128), and at least ``SEMI_SUPERVISED_EPOCHS[0]`` passes
@@ -105,6 +114,39 @@ def few_labels_autoencoder(n_classes: int, n_rows: int, **params):
         consistency_weight=10.0,
     )
     return ITLAutoencoder(**{**settings, **params})
+
+
+def auto_pretraining(n_classes: int, n_rows: int, **params):
+    """What ``EncoderClassifier(encoder='auto')`` pre-trains when ``y`` holds
+    unlabelled rows, and the share of them it labels by label spreading.
+
+    Fewer rows than ``SPREADING_MAX_ROWS``: skae's default
+    :class:`~skae.AutoencoderTransformer` with ``AUTO_CODE_SIZE`` code units, and
+    ``AUTO_PSEUDO_LABEL_FRACTION``; more: :func:`few_labels_autoencoder`, and no
+    label spreading.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes among the labelled rows.
+    n_rows : int
+        Number of training rows (labelled or not).
+    **params
+        Settings of the autoencoder that replace the defaults.
+
+    Returns
+    -------
+    autoencoder : AutoencoderTransformer or ITLAutoencoder
+        Unfitted.
+    pseudo_label_fraction : float
+    """
+    if n_rows >= SPREADING_MAX_ROWS:
+        return few_labels_autoencoder(n_classes, n_rows, **params), 0.0
+    # Imported here: the autoencoders' modules do not need the classifier's.
+    from ._autoencoder import AutoencoderTransformer
+
+    autoencoder = AutoencoderTransformer(**{"latent_dim": AUTO_CODE_SIZE, **params})
+    return autoencoder, AUTO_PSEUDO_LABEL_FRACTION
 
 
 def semi_supervised_epochs(n_rows: int, batch_size: int = 128) -> int:
@@ -156,13 +198,17 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     **Few labels.** As in :mod:`sklearn.semi_supervised`, a label of ``-1`` marks an
     unlabelled row (in numeric ``y``, or as the integer ``-1`` in an ``object`` array
     of, say, strings; an array of strings has no unlabelled rows). With the defaults,
-    ``fit(X, y)`` then uses every row: it pre-trains an :class:`ITLAutoencoder` on
-    all of ``X`` and the labels (a code of one-hot classes and style coordinates) and
-    fine-tunes the network with virtual adversarial training's consistency term and
-    entropy minimisation on every row, each step also classifying a batch drawn from
-    the labelled rows. Every ``'auto'`` setting resolves at fit time (``encoder``,
-    ``consistency_weight``, ``entropy_weight``, ``batch_size``, ``max_epochs``) and
-    the resolved values are kept as fitted attributes; with every row labelled they
+    ``fit(X, y)`` then uses every row. It pre-trains an autoencoder on all of ``X``:
+    with fewer than 40,000 rows skae's default :class:`AutoencoderTransformer`, whose
+    codes then carry the labels to half of the unlabelled rows by label spreading;
+    with more, an :class:`ITLAutoencoder` trained on the labels too (a code of one-hot
+    classes and style coordinates). It then fine-tunes the network with virtual
+    adversarial training's consistency term and entropy minimisation on every row,
+    each step also classifying a batch drawn from the labelled (and pseudo-labelled)
+    rows. Every ``'auto'`` setting resolves at fit time (``encoder``,
+    ``consistency_weight``, ``entropy_weight``, ``pseudo_label_fraction``,
+    ``batch_size``, ``max_epochs``) and the resolved values are kept as fitted
+    attributes; with every row labelled they
     resolve to a plain supervised network from random weights. ``-1`` is never a
     class: ``classes_`` and :meth:`predict` hold only the labels seen; ``y`` with no
     labelled row raises a ``ValueError``.
@@ -170,12 +216,15 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     encoder : skae autoencoder, 'auto' or None, default='auto'
-        ``'auto'``: with unlabelled rows in ``y``, an unfitted
+        ``'auto'``: with unlabelled rows in ``y`` and fewer than 40,000 rows, an
+        unfitted :class:`AutoencoderTransformer` with 32 code units and its other
+        defaults (it ignores the labels; ``pseudo_label_fraction='auto'`` then
+        spreads them over its codes); with 40,000 rows or more, an unfitted
         :class:`ITLAutoencoder` (hidden layers of 1024 and 256 ReLU units; a code of
         ``n_classes`` one-hot and 6 Gaussian style coordinates; its supervised head
         at weight 3 with its consistency term at 10; batches of 128, the epochs of
-        ``max_epochs='auto'``),
-        pre-trained on every row and the labels; with every row labelled, ``None``.
+        ``max_epochs='auto'``), pre-trained on every row and the labels. With every
+        row labelled, ``None``.
         Otherwise a fitted autoencoder (anything with ``encoder_``, a torch module mapping inputs
         to codes, and ``n_features_in_``) whose encoder initialises the network, or an
         unfitted one: a clone of it is then fitted on ``X`` and ``y`` (``-1`` rows
@@ -239,6 +288,17 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         Logged as ``entropy`` (negative when the predictions are confident and
         balanced); 0 switches it off. ``'auto'``: 1 with unlabelled rows in ``y``,
         else 0.
+    pseudo_label_fraction : float in [0, 1] or 'auto', default='auto'
+        Share of the unlabelled rows that receive a label before fine-tuning. Label
+        spreading (:class:`sklearn.semi_supervised.LabelSpreading` on a graph of each
+        row's 10 nearest neighbours) carries the labels over the pre-trained
+        autoencoder's codes; the rows it is surest of are then classified as if
+        labelled, and the others stay unlabelled for the terms on every row. A class
+        that forms several clusters in the codes is followed along its neighbours,
+        where the consistency and entropy terms alone would let a cluster take the
+        label of the nearest labelled one. Needs an autoencoder as ``encoder``; only
+        :meth:`fit` spreads labels. ``'auto'``: 0.5 with unlabelled rows in ``y``,
+        ``encoder='auto'`` and fewer than 40,000 rows, else 0 (off).
     %(optimizer)s
     %(optimizer_kwargs)s
     %(lr)s
@@ -276,6 +336,10 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         The batch size trained with (``'auto'`` resolved).
     max_epochs_ : int
         The epoch budget trained with (``'auto'`` resolved).
+    pseudo_label_fraction_ : float
+        The share of unlabelled rows given a spread label (``'auto'`` resolved).
+    n_pseudo_labelled_ : int
+        Number of unlabelled rows the fine-tuning classified with a spread label.
     autoencoder_ : estimator or None
         The fitted autoencoder whose encoder was used (a copy of ``encoder`` or the
         clone fitted in :meth:`fit`); ``None`` for ``encoder=None``.
@@ -356,6 +420,10 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         ],
         "consistency_radius": [NonBoolInterval(Real, 0, None, closed="neither")],
         "entropy_weight": [NonBoolInterval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "pseudo_label_fraction": [
+            NonBoolInterval(Real, 0, 1, closed="both"),
+            StrOptions({"auto"}),
+        ],
         **constraints_of(TRAINING_PARAMETERS),
         "batch_size": [*BATCH_SIZE.constraints, StrOptions({"auto"})],
         **constraints_of([N_THREADS]),
@@ -375,6 +443,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         consistency_weight="auto",
         consistency_radius=2.0,
         entropy_weight="auto",
+        pseudo_label_fraction="auto",
         optimizer="adam",
         optimizer_kwargs=None,
         lr=1e-3,
@@ -402,6 +471,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.consistency_weight = consistency_weight
         self.consistency_radius = consistency_radius
         self.entropy_weight = entropy_weight
+        self.pseudo_label_fraction = pseudo_label_fraction
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.lr = lr
@@ -435,8 +505,8 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
 
     def _resolve_auto_settings(self, has_unlabelled_rows: bool, n_rows: int) -> None:
-        """Set ``consistency_weight_``, ``entropy_weight_``, ``batch_size_`` and
-        ``max_epochs_``.
+        """Set ``consistency_weight_``, ``entropy_weight_``, ``batch_size_``,
+        ``max_epochs_`` and ``pseudo_label_fraction_``.
 
         An explicit setting is kept; ``'auto'`` becomes the setting of
         ``AUTO_SETTINGS`` for data with or without unlabelled rows.
@@ -447,27 +517,48 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             setattr(self, f"{name}_", choices[column] if value == "auto" else value)
         if self.max_epochs_ is None:
             self.max_epochs_ = semi_supervised_epochs(n_rows)
+        # Pseudo-labels were measured with the autoencoders that encoder='auto'
+        # pre-trains; a user's own encoder keeps the fine-tuning it was given.
+        if self.pseudo_label_fraction != "auto":
+            self.pseudo_label_fraction_ = float(self.pseudo_label_fraction)
+        elif has_unlabelled_rows and self._encoder_is_auto():
+            _, self.pseudo_label_fraction_ = auto_pretraining(len(self.classes_), n_rows)
+        else:
+            self.pseudo_label_fraction_ = 0.0
+
+    def _encoder_is_auto(self) -> bool:
+        return isinstance(self.encoder, str) and self.encoder == "auto"
 
     def _resolved_encoder(self, has_unlabelled_rows: bool, n_rows: int):
         """``encoder``, with ``'auto'`` resolved.
 
-        With unlabelled rows: an :class:`ITLAutoencoder` pre-trained on every row and
-        the labels, whose code is a one-hot class part and a few Gaussian style
-        coordinates, with its supervised head and consistency term. The labels shape
-        that code before fine-tuning, so that the unlabelled rows' clusters start out
-        assigned to the right classes; an autoencoder that ignores the labels leaves
-        the fine-tuning to sort clusters into classes from the few labels alone, and
-        on some label draws it sorts two of them into one class
-        (``benchmarks/bench_few_labels_default.py`` compares the two). With every row
+        With unlabelled rows, one of two pre-trainings, by the number of rows:
+
+        - fewer than ``SPREADING_MAX_ROWS``: skae's default
+          :class:`AutoencoderTransformer` with ``AUTO_CODE_SIZE`` code units, which
+          ignores the labels; the labels then spread over its codes
+          (``pseudo_label_fraction='auto'``). A class written in several styles forms
+          several clusters, and label spreading follows each along its neighbours;
+        - from ``SPREADING_MAX_ROWS`` on: an :class:`ITLAutoencoder` pre-trained on
+          every row and the labels, whose code is a one-hot class part and a few
+          Gaussian style coordinates, with its supervised head and consistency term.
+          The labels shape that code before fine-tuning, so that the unlabelled rows'
+          clusters start out assigned to the right classes. With that many rows it
+          overtakes label spreading; with fewer it falls behind, most on data whose
+          classes form several clusters each.
+
+        ``benchmarks/bench_few_labels_default.py`` compares the two on both sides of
+        the threshold (the few-labels guide shows where they cross). With every row
         labelled: none (a randomly initialised network).
         """
-        if not (isinstance(self.encoder, str) and self.encoder == "auto"):
+        if not self._encoder_is_auto():
             return self.encoder
         if not has_unlabelled_rows:
             return None
-        return few_labels_autoencoder(
+        autoencoder, _ = auto_pretraining(
             len(self.classes_), n_rows, device=self.device, n_threads=self.n_threads
         )
+        return autoencoder
 
     def _max_epochs_for(self, n_train: int) -> int:
         # Resolved with the other 'auto' settings, from the labels rather than the rows.
@@ -513,9 +604,23 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "reconstructs the inputs); encoder='auto' uses none when every row is "
                 "labelled: pass an autoencoder."
             )
+        if encoder is None and self.pseudo_label_fraction_ > 0 and has_unlabelled_rows:
+            raise ValueError(
+                f"pseudo_label_fraction={self.pseudo_label_fraction_} needs an autoencoder as "
+                "encoder (labels spread over its codes); the classifier has none: pass an "
+                "autoencoder or set pseudo_label_fraction=0."
+            )
         random_state = check_random_state(self.random_state)
         # The autoencoder learns from every row, labelled or not.
         self.autoencoder_ = self._fitted_autoencoder(encoder, X, y, random_state)
+        if self.pseudo_label_fraction_ > 0 and has_unlabelled_rows:
+            pseudo = spread_labels(
+                self.autoencoder_.transform(X), y_encoded, self.pseudo_label_fraction_
+            )
+            self.n_pseudo_labelled_ = int(np.sum(pseudo != y_encoded))
+            y_encoded, labelled = pseudo, pseudo != UNLABELLED
+        else:
+            self.n_pseudo_labelled_ = 0
         if self._uses_unlabelled_rows() or labelled.all():
             self._fit_net(X, y_encoded)
         else:

@@ -490,28 +490,76 @@ def _partially_labelled(y, per_class=3, seed=0):
 
 
 def test_auto_settings_with_unlabelled_rows_pretrain_and_use_every_row(data, monkeypatch):
-    """With -1 in y the defaults pre-train the ITL autoencoder on every row and
-    fine-tune with the consistency and entropy terms; the choices are kept."""
+    """With -1 in y and fewer rows than SPREADING_MAX_ROWS, the defaults pre-train
+    skae's default autoencoder, spread the labels over its codes to half of the
+    unlabelled rows and fine-tune with the consistency and entropy terms; the choices
+    are kept."""
     import skae._encoder_classifier as module
-    from skae import ITLAutoencoder
-    from skae.priors import OneHotPrior
+    from skae import AutoencoderTransformer
 
     # A short schedule: the test checks what is chosen, not how well it trains.
     monkeypatch.setattr(module, "SEMI_SUPERVISED_EPOCHS", (1, 2))
     monkeypatch.setattr(module, "SEMI_SUPERVISED_STEPS", 1)
     X_train, X_test, y_train, _ = data
     X_train, y_partial = X_train[:300], _partially_labelled(y_train[:300])
+    given = y_partial.copy()
     clf = EncoderClassifier(random_state=0).fit(X_train, y_partial)
+    np.testing.assert_array_equal(y_partial, given)  # the user's labels untouched
     assert (clf.consistency_weight_, clf.entropy_weight_, clf.batch_size_) == (1.0, 1.0, 128)
     assert clf.max_epochs_ == 1 == clf.n_epochs_
+    assert type(clf.autoencoder_) is AutoencoderTransformer
+    assert clf.autoencoder_.latent_dim == module.AUTO_CODE_SIZE
+    assert clf.pseudo_label_fraction_ == module.AUTO_PSEUDO_LABEL_FRACTION
+    n_unlabelled = int(np.sum(y_partial == -1))
+    assert 0 < clf.n_pseudo_labelled_ <= round(clf.pseudo_label_fraction_ * n_unlabelled)
+    assert {"train_classification", "train_consistency", "train_entropy"} <= set(clf.history_)
+    # The parameters are left as the user gave them.
+    assert clf.get_params()["encoder"] == "auto"
+    assert clf.get_params()["pseudo_label_fraction"] == "auto"
+    assert set(clf.predict(X_test)) <= set(range(10))
+
+
+def test_auto_encoder_for_many_rows_is_the_itl_autoencoder(data, monkeypatch):
+    """From SPREADING_MAX_ROWS rows on, encoder='auto' pre-trains the ITL autoencoder
+    on every row and the labels, and no label is spread."""
+    import skae._encoder_classifier as module
+    from skae import ITLAutoencoder
+    from skae.priors import OneHotPrior
+
+    monkeypatch.setattr(module, "SEMI_SUPERVISED_EPOCHS", (1, 2))
+    monkeypatch.setattr(module, "SEMI_SUPERVISED_STEPS", 1)
+    monkeypatch.setattr(module, "SPREADING_MAX_ROWS", 300)
+    X_train, _, y_train, _ = data
+    X_train, y_partial = X_train[:300], _partially_labelled(y_train[:300])
+    clf = EncoderClassifier(random_state=0).fit(X_train, y_partial)
     assert isinstance(clf.autoencoder_, ITLAutoencoder)
     assert isinstance(clf.autoencoder_.prior, OneHotPrior)
     assert clf.autoencoder_.latent_dim == 10 + module.AUTO_ENCODER_STYLE_DIMS
     assert clf.autoencoder_.classes_.tolist() == list(range(10))
-    assert {"train_classification", "train_consistency", "train_entropy"} <= set(clf.history_)
-    # The parameters are left as the user gave them.
-    assert clf.get_params()["encoder"] == "auto"
-    assert set(clf.predict(X_test)) <= set(range(10))
+    assert (clf.pseudo_label_fraction_, clf.n_pseudo_labelled_) == (0.0, 0)
+
+
+def test_pseudo_labels_only_with_auto_encoder_unless_asked(data, autoencoder):
+    """A user's own encoder is fine-tuned without spread labels unless
+    pseudo_label_fraction says otherwise; the fraction needs an autoencoder."""
+    X_train, _, y_train, _ = data
+    y_partial = _partially_labelled(y_train)
+    n_unlabelled = int(np.sum(y_partial == -1))
+    short = dict(max_epochs=1, random_state=0)
+    plain = EncoderClassifier(encoder=autoencoder, **short).fit(X_train, y_partial)
+    assert (plain.pseudo_label_fraction_, plain.n_pseudo_labelled_) == (0.0, 0)
+    spread = EncoderClassifier(encoder=autoencoder, pseudo_label_fraction=0.2, **short)
+    spread.fit(X_train, y_partial)
+    assert 0 < spread.n_pseudo_labelled_ <= round(0.2 * n_unlabelled)
+    every = EncoderClassifier(encoder=autoencoder, pseudo_label_fraction=1.0, **short)
+    assert every.fit(X_train, y_partial).n_pseudo_labelled_ <= n_unlabelled
+    with pytest.raises(ValueError, match=r"pseudo_label_fraction=0\.5 needs an autoencoder"):
+        EncoderClassifier(encoder=None, pseudo_label_fraction=0.5, **short).fit(X_train, y_partial)
+    with pytest.raises(ValueError, match="pseudo_label_fraction"):
+        EncoderClassifier(pseudo_label_fraction=1.5).fit(X_train, y_partial)
+    # With every row labelled there is nothing to spread: a plain supervised fit.
+    supervised = EncoderClassifier(pseudo_label_fraction=0.5, **short).fit(X_train, y_train)
+    assert supervised.autoencoder_ is None and supervised.n_pseudo_labelled_ == 0
 
 
 def test_semi_supervised_epochs_are_a_number_of_steps():
@@ -553,3 +601,11 @@ def test_explicit_settings_override_auto(data):
     ).fit(X_train, y_partial)
     assert (clf.consistency_weight_, clf.entropy_weight_, clf.batch_size_) == (0.5, 0.0, 64)
     assert clf.max_epochs_ == 2 and clf.autoencoder_ is None
+
+
+def test_docstring_states_the_rows_where_the_auto_pretraining_changes():
+    """The class description and parameters name the threshold the code uses."""
+    import skae._encoder_classifier as module
+
+    threshold = f"{module.SPREADING_MAX_ROWS:,} rows"
+    assert EncoderClassifier.__doc__.count(threshold) >= 3

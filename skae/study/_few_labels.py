@@ -155,13 +155,15 @@ def _build(settings: ModelSettings, model: tuple, seed: int, n_classes: int, n_r
     given = settings.given_kwargs() if rows == ALL_ROWS else {}
     if not given:
         return skae.EncoderClassifier(random_state=seed)
-    from skae._encoder_classifier import few_labels_autoencoder
+    from skae._encoder_classifier import auto_pretraining
 
-    # the autoencoder encoder='auto' pre-trains, with the settings the user gave; the
-    # fine-tuning takes the same number of epochs
-    encoder = few_labels_autoencoder(n_classes, n_rows, **given)
+    # the autoencoder encoder='auto' pre-trains, with the settings the user gave, and
+    # the labels it spreads; the fine-tuning takes the same number of epochs
+    encoder, fraction = auto_pretraining(n_classes, n_rows, **given)
     epochs = given.get("max_epochs", "auto")
-    return skae.EncoderClassifier(encoder=encoder, max_epochs=epochs, random_state=seed)
+    return skae.EncoderClassifier(
+        encoder=encoder, pseudo_label_fraction=fraction, max_epochs=epochs, random_state=seed
+    )
 
 
 def _run_few_cell(cell: _FewCell, data: StudyData, settings: ModelSettings, dataset: str):
