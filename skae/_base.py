@@ -209,7 +209,10 @@ def check_float32_range(values, name: str = "X") -> None:
     ``values`` is a numpy array or a torch tensor (a batch at inference). The common
     case costs one pass (the minimum and maximum); the message is built only on failure.
     """
-    tensor = torch.as_tensor(values)
+    with warnings.catch_warnings():
+        # A read-only array (e.g. a DataFrame's values) is only read here.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        tensor = torch.as_tensor(values)
     if tensor.numel() == 0:
         return
     low, high = (float(v) for v in torch.aminmax(tensor))
@@ -398,10 +401,18 @@ class SkorchEstimatorMixin(VersionStampMixin):
         )
 
     # ------------------------------------------------------------------ training
-    def _fit_net(self, X: np.ndarray, y: np.ndarray | None):
-        """Train the net of ``_make_net`` on validated ``X`` (and targets ``y``)."""
+    def _net_seed(self) -> int:
+        """The seed of one fit's net: initialisation, shuffling, validation split."""
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _fit_net(self, X: np.ndarray, y: np.ndarray | None, seed: int | None = None):
+        """Train the net of ``_make_net`` on validated ``X`` (and targets ``y``).
+
+        ``seed`` (default: a fresh ``_net_seed()``) lets a caller that needs the
+        validation split before training (``_validation_rows``) share it.
+        """
         device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._net_seed() if seed is None else seed
 
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch_threads(self._n_threads()):
@@ -450,18 +461,29 @@ class SkorchEstimatorMixin(VersionStampMixin):
         """The batch size to train with (an estimator may resolve ``'auto'`` here)."""
         return self.batch_size
 
-    def _train_valid_split(self, dataset: TensorDataset, seed: int):
-        if not self.early_stopping:
-            return dataset, None
-        n = len(dataset)
+    def _validation_order(self, n: int, seed: int) -> tuple[np.ndarray, int]:
+        """A permutation of ``n`` rows whose first ``n_valid`` rows form the
+        validation split of early stopping."""
         n_valid = int(np.ceil(self.validation_fraction * n))
         if n_valid < 1 or n - n_valid < 1:
             raise ValueError(
                 f"early_stopping with validation_fraction={self.validation_fraction} "
                 f"leaves no training or validation sample out of n_samples={n}."
             )
-        order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
-        order = order.to(dataset.X.device)
+        return np.random.default_rng(seed).permutation(n), n_valid
+
+    def _validation_rows(self, n: int, seed: int) -> np.ndarray:
+        """The rows ``_fit_net(..., seed=seed)`` holds out (none without early stopping)."""
+        if not self.early_stopping:
+            return np.array([], dtype=np.intp)
+        order, n_valid = self._validation_order(n, seed)
+        return order[:n_valid]
+
+    def _train_valid_split(self, dataset: TensorDataset, seed: int):
+        if not self.early_stopping:
+            return dataset, None
+        order, n_valid = self._validation_order(len(dataset), seed)
+        order = torch.from_numpy(order).to(dataset.X.device)
         return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
 
     def _skorch_params(self, device: torch.device, valid_set) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -200,7 +201,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     of, say, strings; an array of strings has no unlabelled rows). With the defaults,
     ``fit(X, y)`` then uses every row. It pre-trains an autoencoder on all of ``X``:
     with fewer than 40,000 rows skae's default :class:`AutoencoderTransformer`, whose
-    codes then carry the labels to half of the unlabelled rows by label spreading;
+    codes then carry the labels to up to half of the unlabelled rows by label spreading;
     with more, an :class:`ITLAutoencoder` trained on the labels too (a code of one-hot
     classes and style coordinates). It then fine-tunes the network with virtual
     adversarial training's consistency term and entropy minimisation on every row,
@@ -289,16 +290,17 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         balanced); 0 switches it off. ``'auto'``: 1 with unlabelled rows in ``y``,
         else 0.
     pseudo_label_fraction : float in [0, 1] or 'auto', default='auto'
-        Share of the unlabelled rows that receive a label before fine-tuning. Label
+        The most of the unlabelled rows that receive a label before fine-tuning. Label
         spreading (:class:`sklearn.semi_supervised.LabelSpreading` on a graph of each
         row's 10 nearest neighbours) carries the labels over the pre-trained
-        autoencoder's codes; the rows it is surest of are then classified as if
-        labelled, and the others stay unlabelled for the terms on every row. A class
-        that forms several clusters in the codes is followed along its neighbours,
-        where the consistency and entropy terms alone would let a cluster take the
-        label of the nearest labelled one. Needs an autoencoder as ``encoder``; only
-        :meth:`fit` spreads labels. ``'auto'``: 0.5 with unlabelled rows in ``y``,
-        ``encoder='auto'`` and fewer than 40,000 rows, else 0 (off).
+        autoencoder's codes; in each spread class the rows it is surest of (ties in
+        an order drawn from ``random_state``) are then classified as if labelled, and
+        the others stay unlabelled for the terms on every row. Rows no label reaches
+        stay unlabelled, so fewer may be chosen. Only the labels of the training
+        split spread: with ``early_stopping`` the validation rows neither give nor
+        receive one. Needs an autoencoder as ``encoder``. ``'auto'``: 0.5 with
+        unlabelled rows in ``y``, ``encoder='auto'`` and fewer than 40,000 rows, else
+        0 (off).
     %(optimizer)s
     %(optimizer_kwargs)s
     %(lr)s
@@ -613,19 +615,37 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         # The autoencoder learns from every row, labelled or not.
         self.autoencoder_ = self._fitted_autoencoder(encoder, X, y, random_state)
+        self.n_pseudo_labelled_ = 0
         if self.pseudo_label_fraction_ > 0 and has_unlabelled_rows:
-            pseudo = spread_labels(
-                self.autoencoder_.transform(X), y_encoded, self.pseudo_label_fraction_
-            )
-            self.n_pseudo_labelled_ = int(np.sum(pseudo != y_encoded))
-            y_encoded, labelled = pseudo, pseudo != UNLABELLED
-        else:
-            self.n_pseudo_labelled_ = 0
-        if self._uses_unlabelled_rows() or labelled.all():
+            # Every row goes to the net, whose steps classify batches drawn from the
+            # (pseudo-)labelled rows of its training split.
+            seed = self._net_seed()
+            self._fit_net(X, self._with_pseudo_labels(X, y_encoded, seed), seed=seed)
+        elif self._uses_unlabelled_rows() or labelled.all():
             self._fit_net(X, y_encoded)
         else:
             self._fit_net(X[labelled], y_encoded[labelled])
         return self
+
+    def _with_pseudo_labels(self, X, y_encoded, seed: int) -> np.ndarray:
+        """``y_encoded`` with spread labels on some of its unlabelled training rows.
+
+        Only the labels of the training split spread, and the validation split of
+        early stopping keeps the labels it was given, so that no validation label
+        reaches the training rows.
+        """
+        valid = self._validation_rows(len(X), seed)
+        spread_from = y_encoded.copy()
+        spread_from[valid] = UNLABELLED
+        with warnings.catch_warnings():
+            # X was validated when fit began; an autoencoder fitted on a DataFrame
+            # would otherwise warn that the array has no column names.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            codes = self.autoencoder_.transform(X)
+        pseudo = spread_labels(codes, spread_from, self.pseudo_label_fraction_, seed)
+        pseudo[valid] = y_encoded[valid]
+        self.n_pseudo_labelled_ = int(np.sum(pseudo != y_encoded))
+        return pseudo
 
     def _uses_unlabelled_rows(self) -> bool:
         """Whether a term on every row (labelled or not) is in the fine-tuning loss."""

@@ -1,6 +1,7 @@
 """EncoderClassifier (transfer from an autoencoder's encoder) and per-class errors."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -494,12 +495,15 @@ def test_auto_settings_with_unlabelled_rows_pretrain_and_use_every_row(data, mon
     skae's default autoencoder, spread the labels over its codes to half of the
     unlabelled rows and fine-tune with the consistency and entropy terms; the choices
     are kept."""
+    import skae._base
     import skae._encoder_classifier as module
     from skae import AutoencoderTransformer
 
     # A short schedule: the test checks what is chosen, not how well it trains.
     monkeypatch.setattr(module, "SEMI_SUPERVISED_EPOCHS", (1, 2))
     monkeypatch.setattr(module, "SEMI_SUPERVISED_STEPS", 1)
+    monkeypatch.setattr(skae._base, "AUTO_EPOCHS_BOUNDS", (1, 2))
+    monkeypatch.setattr(skae._base, "AUTO_EPOCHS_STEPS", 1)
     X_train, X_test, y_train, _ = data
     X_train, y_partial = X_train[:300], _partially_labelled(y_train[:300])
     given = y_partial.copy()
@@ -511,7 +515,7 @@ def test_auto_settings_with_unlabelled_rows_pretrain_and_use_every_row(data, mon
     assert clf.autoencoder_.latent_dim == module.AUTO_CODE_SIZE
     assert clf.pseudo_label_fraction_ == module.AUTO_PSEUDO_LABEL_FRACTION
     n_unlabelled = int(np.sum(y_partial == -1))
-    assert 0 < clf.n_pseudo_labelled_ <= round(clf.pseudo_label_fraction_ * n_unlabelled)
+    assert 0 < clf.n_pseudo_labelled_ <= clf.pseudo_label_fraction_ * n_unlabelled
     assert {"train_classification", "train_consistency", "train_entropy"} <= set(clf.history_)
     # The parameters are left as the user gave them.
     assert clf.get_params()["encoder"] == "auto"
@@ -550,9 +554,10 @@ def test_pseudo_labels_only_with_auto_encoder_unless_asked(data, autoencoder):
     assert (plain.pseudo_label_fraction_, plain.n_pseudo_labelled_) == (0.0, 0)
     spread = EncoderClassifier(encoder=autoencoder, pseudo_label_fraction=0.2, **short)
     spread.fit(X_train, y_partial)
-    assert 0 < spread.n_pseudo_labelled_ <= round(0.2 * n_unlabelled)
+    assert 0 < spread.n_pseudo_labelled_ <= 0.2 * n_unlabelled
     every = EncoderClassifier(encoder=autoencoder, pseudo_label_fraction=1.0, **short)
-    assert every.fit(X_train, y_partial).n_pseudo_labelled_ <= n_unlabelled
+    n_every = every.fit(X_train, y_partial).n_pseudo_labelled_
+    assert spread.n_pseudo_labelled_ < n_every <= n_unlabelled
     with pytest.raises(ValueError, match=r"pseudo_label_fraction=0\.5 needs an autoencoder"):
         EncoderClassifier(encoder=None, pseudo_label_fraction=0.5, **short).fit(X_train, y_partial)
     with pytest.raises(ValueError, match="pseudo_label_fraction"):
@@ -608,4 +613,63 @@ def test_docstring_states_the_rows_where_the_auto_pretraining_changes():
     import skae._encoder_classifier as module
 
     threshold = f"{module.SPREADING_MAX_ROWS:,} rows"
-    assert EncoderClassifier.__doc__.count(threshold) >= 3
+    assert " ".join(EncoderClassifier.__doc__.split()).count(threshold) >= 3
+
+
+def test_pseudo_labels_keep_the_validation_labels_out_of_training(data, autoencoder, monkeypatch):
+    """With early stopping, only the training split's labels spread, and the
+    validation rows keep the labels the user gave."""
+    import skae._encoder_classifier as module
+
+    X_train, _, y_train, _ = data
+    y_partial = _partially_labelled(y_train, per_class=6)
+    seen = {}
+    spread = module.spread_labels
+
+    def spy(codes, y_encoded, fraction, random_state=None):
+        seen["from"] = y_encoded.copy()
+        seen["out"] = spread(codes, y_encoded, fraction, random_state)
+        return seen["out"]
+
+    monkeypatch.setattr(module, "spread_labels", spy)
+    clf = EncoderClassifier(
+        encoder=autoencoder,
+        pseudo_label_fraction=0.5,
+        early_stopping=True,
+        validation_fraction=0.3,
+        max_epochs=1,
+        random_state=0,
+    ).fit(X_train, y_partial)
+    valid = clf._validation_rows(len(X_train), clf._net_seed())
+    labelled_valid = valid[y_partial[valid] != -1]
+    assert len(labelled_valid) > 0
+    assert np.all(seen["from"][valid] == -1)  # no validation label spreads
+    training = np.setdiff1d(np.arange(len(X_train)), valid)
+    np.testing.assert_array_equal(seen["from"][training], y_partial[training])
+    assert clf.n_pseudo_labelled_ > 0
+
+
+def test_pseudo_labels_do_not_depend_on_the_rows_order(data, autoencoder):
+    """Rows sorted by class get their labels spread to every class, not to the first
+    ones in the data."""
+    X_train, _, y_train, _ = data
+    order = np.argsort(y_train, kind="stable")
+    X_sorted, y_sorted = X_train[order], _partially_labelled(y_train[order])
+    from skae._pseudo_labels import spread_labels
+
+    codes = autoencoder.transform(X_sorted)
+    pseudo = spread_labels(codes, y_sorted, 0.5, random_state=0)
+    newly = (y_sorted == -1) & (pseudo != -1)
+    counts = np.bincount(pseudo[newly], minlength=10)
+    assert np.all(counts > 0), counts
+
+
+def test_pseudo_labels_from_a_dataframe_warn_about_nothing(data):
+    X_train, _, y_train, _ = data
+    frame = pd.DataFrame(X_train[:200], columns=[f"pixel{i}" for i in range(X_train.shape[1])])
+    autoencoder = AutoencoderTransformer(latent_dim=8, max_epochs=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EncoderClassifier(
+            encoder=autoencoder, pseudo_label_fraction=0.5, max_epochs=1, random_state=0
+        ).fit(frame, _partially_labelled(y_train[:200], per_class=2))
