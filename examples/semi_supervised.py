@@ -13,7 +13,7 @@ baseline. See :doc:`/user_guide/few_labels`.
 
 The recommended use, ``EncoderClassifier().fit(X, y)`` with its defaults, trains a
 larger network for longer than this page's budget: on these digits with 5 labels per
-class its fit took about two minutes on two CPU cores and reached 0.94 test accuracy
+class its fit took about a minute on two CPU cores and reached 0.93 test accuracy
 (``skae study --few-labels 5``, :doc:`/user_guide/study`). The models below use a
 small autoencoder trained for 30 epochs.
 """
