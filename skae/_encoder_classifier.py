@@ -147,7 +147,12 @@ def auto_pretraining(n_classes: int, n_rows: int, **params):
     from ._autoencoder import AutoencoderTransformer
 
     autoencoder = AutoencoderTransformer(**{"latent_dim": AUTO_CODE_SIZE, **params})
-    return autoencoder, AUTO_PSEUDO_LABEL_FRACTION
+    return autoencoder, auto_pseudo_label_fraction(n_rows)
+
+
+def auto_pseudo_label_fraction(n_rows: int) -> float:
+    """The share of unlabelled rows ``encoder='auto'`` labels by label spreading."""
+    return AUTO_PSEUDO_LABEL_FRACTION if n_rows < SPREADING_MAX_ROWS else 0.0
 
 
 def semi_supervised_epochs(n_rows: int, batch_size: int = 128) -> int:
@@ -524,7 +529,7 @@ class EncoderClassifier(SkorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.pseudo_label_fraction != "auto":
             self.pseudo_label_fraction_ = float(self.pseudo_label_fraction)
         elif has_unlabelled_rows and self._encoder_is_auto():
-            _, self.pseudo_label_fraction_ = auto_pretraining(len(self.classes_), n_rows)
+            self.pseudo_label_fraction_ = auto_pseudo_label_fraction(n_rows)
         else:
             self.pseudo_label_fraction_ = 0.0
 
